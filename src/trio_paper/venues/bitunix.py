@@ -1,0 +1,473 @@
+"""Bitunix USDT-M futures, public data: frames in, typed events out; frames to send. No I/O.
+
+Everything here follows ``shared/data/bitunix/PROTOCOL.md``: the envelope
+``{"ch", "symbol", "ts", "data"}`` for pushes, ``{"op", ...}`` for control frames, prices and
+sizes as strings, ``fr`` on the ``price`` channel in percent, kline pushes with no open time and
+no closed flag (the bucket is ``ts // interval``; ``MarketDecoder`` closes bars).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..codec import (
+    MalformedMessage,
+    PriceLevels,
+    dumps,
+    loads,
+    loads_object,
+    structure,
+    unknown_keys,
+)
+from ..model import (
+    Bar,
+    BarUpdate,
+    Connected,
+    ControlMessage,
+    MarketEvent,
+    MarkPrice,
+    Parsed,
+    Pong,
+    Quote,
+    Side,
+    SubscribeResult,
+    Ticker,
+    Trade,
+)
+from ..times import datetime_to_ms
+
+NAME = "bitunix"
+PUBLIC_WS_URL = "wss://fapi.bitunix.com/public/"
+REST_URL = "https://fapi.bitunix.com"
+KLINE_PATH = "/api/v1/futures/market/kline"
+MAX_CLIENT_MESSAGES_PER_S = 5
+"""More client messages than this in a second and Bitunix drops the socket."""
+MAX_KLINE_PAGE = 200
+MAX_REST_REQUESTS_PER_S = 10
+IDLE_TIMEOUT_S = 60.0
+"""Bitunix closes a socket that has sent nothing for about this long."""
+
+_MIN = 60_000
+INTERVALS: dict[str, int] = {
+    "1min": _MIN, "3min": 3 * _MIN, "5min": 5 * _MIN, "15min": 15 * _MIN, "30min": 30 * _MIN,
+    "60min": 60 * _MIN, "2h": 120 * _MIN, "4h": 240 * _MIN, "6h": 360 * _MIN,
+    "8h": 480 * _MIN, "12h": 720 * _MIN, "1day": 1440 * _MIN, "3day": 3 * 1440 * _MIN,
+    "1week": 7 * 1440 * _MIN,
+}  # fmt: skip
+"""WebSocket kline intervals and their length. ``1month`` exists but has no fixed length."""
+
+REST_INTERVALS: dict[str, str] = {
+    "1min": "1m", "5min": "5m", "15min": "15m", "30min": "30m", "60min": "1h", "2h": "2h",
+    "4h": "4h", "6h": "6h", "8h": "8h", "12h": "12h", "1day": "1d", "3day": "3d", "1week": "1w",
+}  # fmt: skip
+"""The REST name of each WebSocket interval (REST has no 3-minute klines)."""
+
+MARKET_CHANNELS = ("depth_book1", "trade", "price")
+"""What a trading session subscribes besides the kline channel."""
+
+
+def kline_channel(interval: str) -> str:
+    """``1min`` → ``market_kline_1min`` (the short form ``market_kline_1m`` does not exist)."""
+    if interval not in INTERVALS:
+        raise ValueError(f"unknown interval {interval!r}; one of {', '.join(INTERVALS)}")
+    return f"market_kline_{interval}"
+
+
+# --- frames we send --------------------------------------------------------------------------
+
+
+def subscribe_frame(symbol: str, channels: list[str]) -> str:
+    """``{"op":"subscribe","args":[{"symbol":..,"ch":..},..]}``; a valid one gets no ack."""
+    return _op_frame("subscribe", symbol, channels)
+
+
+def unsubscribe_frame(symbol: str, channels: list[str]) -> str:
+    return _op_frame("unsubscribe", symbol, channels)
+
+
+def ping_frame(unix_seconds: int) -> str:
+    """The JSON keepalive; Bitunix closes sockets that send protocol pings instead."""
+    return dumps({"op": "ping", "ping": unix_seconds}).decode()
+
+
+def _op_frame(op: str, symbol: str, channels: list[str]) -> str:
+    return dumps({"op": op, "args": [{"symbol": symbol, "ch": ch} for ch in channels]}).decode()
+
+
+# --- frames we receive: schemas ----------------------------------------------------------------
+
+
+@attrs.frozen
+class _Kline:
+    o: Decimal
+    c: Decimal
+    h: Decimal
+    l: Decimal  # noqa: E741 - the exchange's name
+    b: Decimal
+    q: Decimal
+
+
+@attrs.frozen
+class _KlineFrame:
+    ch: str
+    symbol: str
+    ts: int
+    data: _Kline
+
+
+@attrs.frozen
+class _Depth:
+    b: PriceLevels
+    a: PriceLevels
+
+
+@attrs.frozen
+class _DepthFrame:
+    ch: str
+    symbol: str
+    ts: int
+    data: _Depth
+
+
+@attrs.frozen
+class _Trade:
+    t: datetime
+    p: Decimal
+    v: Decimal
+    s: Side
+
+
+@attrs.frozen
+class _TradeFrame:
+    ch: str
+    symbol: str
+    ts: int
+    data: list[_Trade]
+
+
+@attrs.frozen
+class _Price:
+    ip: Decimal
+    mp: Decimal
+    fr: Decimal
+    ft: datetime
+    nft: datetime
+
+
+@attrs.frozen
+class _PriceFrame:
+    ch: str
+    symbol: str
+    ts: int
+    data: _Price
+
+
+@attrs.frozen
+class _Ticker:
+    """Ticker data; Bitunix added ``s`` once already, so unknown keys are tolerated and counted."""
+
+    la: Decimal
+    o: Decimal
+    h: Decimal
+    l: Decimal  # noqa: E741
+    b: Decimal
+    q: Decimal
+    r: Decimal
+    s: str | None = None
+
+
+@attrs.frozen
+class _Tickers(_Ticker):
+    bd: Decimal | None = None
+    ak: Decimal | None = None
+    bv: Decimal | None = None
+    av: Decimal | None = None
+
+
+@attrs.frozen
+class _Envelope:
+    ch: str
+    symbol: str
+    ts: int
+    data: Any
+
+
+@attrs.frozen
+class _TickersEnvelope:
+    ch: str
+    ts: int
+    data: list[Any]
+
+
+@attrs.frozen
+class _ConnectData:
+    result: bool
+
+
+@attrs.frozen
+class _Connect:
+    op: str
+    data: _ConnectData
+
+
+@attrs.frozen
+class _Pong:
+    op: str
+    pong: int
+    ping: int
+
+
+@attrs.frozen
+class _Refusal:
+    msg: str
+    result: bool
+    nonce: str = ""
+
+
+@attrs.frozen
+class _OpResult:
+    op: str
+    data: _Refusal
+
+
+@attrs.frozen
+class _UnsubscribeAck:
+    op: str
+    data: str
+    ts: int
+
+
+_NOTHING = Parsed(())
+
+
+# --- frames we receive: parsing --------------------------------------------------------------
+
+
+def parse_frame(raw: str | bytes) -> Parsed:
+    """One inbound text frame → what it means. Anything off-schema is a ``MalformedMessage``."""
+    frame = loads_object(raw)
+    if "op" in frame:
+        return _parse_control(frame)
+    ch = frame.get("ch")
+    if type(ch) is not str:
+        raise MalformedMessage("neither a push (ch) nor a control frame (op)")
+    if ch.startswith("market_kline_"):
+        return Parsed((_bar_update(structure(frame, _KlineFrame), _interval_ms(ch)),))
+    if ch.startswith("mark_kline_"):
+        structure(frame, _KlineFrame)
+        _interval_ms(ch)
+        return _NOTHING
+    if ch.startswith("depth_book"):
+        return Parsed((_quote(structure(frame, _DepthFrame)),))
+    if ch == "trade":
+        return Parsed(_trades(structure(frame, _TradeFrame)))
+    if ch == "price":
+        return Parsed((_mark_price(structure(frame, _PriceFrame)),))
+    if ch == "ticker":
+        return _parse_ticker(frame)
+    if ch == "tickers":
+        return _parse_tickers(frame)
+    raise MalformedMessage(f"unknown channel {ch!r}", "$.ch")
+
+
+def _interval_ms(ch: str) -> int:
+    interval = ch.rpartition("_")[2]
+    if interval not in INTERVALS:
+        raise MalformedMessage(f"unknown kline interval {interval!r}", "$.ch")
+    return INTERVALS[interval]
+
+
+def _bar_update(f: _KlineFrame, interval_ms: int) -> BarUpdate:
+    d = f.data
+    return BarUpdate(
+        f.symbol,
+        interval_ms,
+        f.ts // interval_ms * interval_ms,
+        d.o,
+        d.h,
+        d.l,
+        d.c,
+        d.b,
+        d.q,
+        f.ts,
+    )
+
+
+def _level(levels: list[tuple[Decimal, Decimal]], side: str) -> tuple[Decimal, Decimal]:
+    if not levels:
+        raise MalformedMessage("empty book side", f"$.data.{side}")
+    return levels[0]
+
+
+def _quote(f: _DepthFrame) -> Quote:
+    bid, bid_qty = _level(f.data.b, "b")
+    ask, ask_qty = _level(f.data.a, "a")
+    if bid >= ask:
+        raise MalformedMessage(f"crossed book: bid {bid} >= ask {ask}", "$.data")
+    return Quote(f.symbol, f.ts, bid, bid_qty, ask, ask_qty)
+
+
+def _trades(f: _TradeFrame) -> tuple[Trade, ...]:
+    return tuple(Trade(f.symbol, f.ts, datetime_to_ms(t.t), t.p, t.v, t.s) for t in f.data)
+
+
+def _mark_price(f: _PriceFrame) -> MarkPrice:
+    d = f.data
+    return MarkPrice(
+        f.symbol, f.ts, d.mp, d.ip, d.fr.scaleb(-2), datetime_to_ms(d.ft), datetime_to_ms(d.nft)
+    )
+
+
+def _tolerant(data: object, cls: type, where: str) -> tuple[Any, list[str]]:
+    """Structure an object whose schema the exchange extends; extra keys are dropped, returned."""
+    if type(data) is not dict:
+        raise MalformedMessage(f"expected an object, got {type(data).__name__}", where)
+    extra = unknown_keys(data, cls)
+    known = {k: v for k, v in data.items() if k not in extra} if extra else data
+    return structure(known, cls, where), [f"{where}.{key}" for key in extra]
+
+
+def _ticker(symbol: str, ts: int, t: _Ticker) -> Ticker:
+    return Ticker(symbol, ts, t.la, t.o, t.h, t.l, t.b, t.q, t.r)
+
+
+def _parse_ticker(frame: dict[str, Any]) -> Parsed:
+    env = structure(frame, _Envelope)
+    data, extra = _tolerant(env.data, _Ticker, "$.data")
+    return Parsed((_ticker(env.symbol, env.ts, data),), tuple(extra))
+
+
+def _parse_tickers(frame: dict[str, Any]) -> Parsed:
+    env = structure(frame, _TickersEnvelope)
+    events: list[MarketEvent] = []
+    unknown: list[str] = []
+    for index, item in enumerate(env.data):
+        where = f"$.data[{index}]"
+        data, extra = _tolerant(item, _Tickers, where)
+        unknown += extra
+        if data.s is None:
+            raise MalformedMessage("required key missing", where + ".s")
+        events.append(_ticker(data.s, env.ts, data))
+        if None not in (data.bd, data.ak, data.bv, data.av):
+            events.append(Quote(data.s, env.ts, data.bd, data.bv, data.ak, data.av))
+    return Parsed(tuple(events), tuple(unknown))
+
+
+def _parse_control(frame: dict[str, Any]) -> Parsed:
+    op = frame["op"]
+    message: ControlMessage
+    if op == "connect":
+        message = Connected(structure(frame, _Connect).data.result)
+    elif op == "ping":
+        pong = structure(frame, _Pong)
+        message = Pong(pong.pong, pong.ping)
+    elif op in ("subscribe", "unsubscribe") and type(frame.get("data")) is dict:
+        result = structure(frame, _OpResult)
+        message = SubscribeResult(op, result.data.result, result.data.msg)
+    elif op == "unsubscribe":
+        ack = structure(frame, _UnsubscribeAck)
+        message = SubscribeResult(op, ack.data == "success", ack.data)
+    else:
+        raise MalformedMessage(f"unknown op {op!r}", "$.op")
+    return Parsed((message,))
+
+
+# --- REST klines -----------------------------------------------------------------------------
+
+
+class RestError(Exception):
+    """Bitunix answered a REST call with a non-zero ``code`` (HTTP 200 all the same)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"Bitunix REST error {code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@attrs.frozen
+class _RestKline:
+    """One REST kline; its numbers may be JSON strings or numbers, checked in ``parse_klines``."""
+
+    open: Any
+    high: Any
+    low: Any
+    close: Any
+    time: Any
+    quoteVol: Any  # the coin volume, despite the name
+    baseVol: Any  # the quote-currency volume
+    type: str = "LAST_PRICE"
+
+
+@attrs.frozen
+class _RestResponse:
+    code: int
+    msg: str
+    data: list[_RestKline] | None
+
+
+def kline_query(symbol: str, interval: str, start: int, end: int, limit: int) -> dict[str, str]:
+    """Query parameters for one page of ``KLINE_PATH`` covering ``[start, end)``."""
+    if interval not in REST_INTERVALS:
+        raise ValueError(f"interval {interval!r} has no REST klines")
+    return {
+        "symbol": symbol, "interval": REST_INTERVALS[interval], "startTime": str(start),
+        "endTime": str(end), "limit": str(min(limit, MAX_KLINE_PAGE)),
+    }  # fmt: skip
+
+
+def parse_klines(raw: str | bytes, symbol: str, interval_ms: int) -> list[Bar]:
+    """A REST kline response body → closed bars, oldest first.
+
+    REST names the volumes the other way round from the WebSocket: ``quoteVol`` is the coin
+    volume and ``baseVol`` the quote-currency volume. Prices may come as JSON numbers; they are
+    read through their shortest decimal text, which is what the server wrote.
+    """
+    response = structure(loads(raw), _RestResponse)
+    if response.code != 0:
+        raise RestError(response.code, response.msg)
+    bars = []
+    for index, k in enumerate(response.data or []):
+        where = f"$.data[{index}]"
+        open_time = _rest_int(k.time, where + ".time")
+        if open_time % interval_ms:
+            raise MalformedMessage(f"time {open_time} is not on a bar boundary", where + ".time")
+        bars.append(Bar(
+            symbol, interval_ms, open_time,
+            _rest_decimal(k.open, where + ".open"), _rest_decimal(k.high, where + ".high"),
+            _rest_decimal(k.low, where + ".low"), _rest_decimal(k.close, where + ".close"),
+            _rest_decimal(k.quoteVol, where + ".quoteVol"),
+            _rest_decimal(k.baseVol, where + ".baseVol"), "rest",
+        ))  # fmt: skip
+    bars.sort(key=lambda bar: bar.open_time)
+    return bars
+
+
+def _rest_decimal(value: object, where: str) -> Decimal:
+    if type(value) in (int, float):
+        value = repr(value)
+    return structure(value, Decimal, where)
+
+
+def _rest_int(value: object, where: str) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is str and value.isdigit():
+        return int(value)
+    raise MalformedMessage(f"not a millisecond time: {value!r}", where)
+
+
+def klines_body(bars: list[Bar]) -> bytes:
+    """The REST response Bitunix would send for these bars (the simulator's and tests' side)."""
+    return dumps({
+        "code": 0,
+        "data": [
+            {"open": b.open, "high": b.high, "close": b.close, "low": b.low, "time": b.open_time,
+             "quoteVol": b.volume, "baseVol": b.quote_volume, "type": "LAST_PRICE"}
+            for b in bars
+        ],
+        "msg": "Success",
+    })  # fmt: skip
