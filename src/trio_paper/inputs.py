@@ -1,0 +1,174 @@
+"""What a session feeds its core, one item at a time, and how each item is written as a line.
+
+An item is a frame received from the venue (verbatim, with its receive time) or a control
+event of the session itself (connected, disconnected, stale, a timer tick, a backfill...). The
+live session records every item before the core sees it; a replay reads them back. The core is
+a function of these items alone, which is what makes a replay byte-identical.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, ClassVar
+
+import attrs
+
+from .codec import MalformedMessage, converter, dumps, structure
+
+
+@attrs.frozen
+class Frame:
+    """A frame as received: text, or bytes for a binary frame (written as base64)."""
+
+    seq: int
+    t: int
+    raw: str | bytes
+
+
+@attrs.frozen
+class SessionStart:
+    """The first item of a session. ``resume`` is the engine state it starts from, if any."""
+
+    KIND: ClassVar[str] = "start"
+    seq: int
+    t: int
+    run_id: str
+    resume: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class FeedConnected:
+    KIND: ClassVar[str] = "connected"
+    seq: int
+    t: int
+    url: str
+
+
+@attrs.frozen
+class FeedDisconnected:
+    KIND: ClassVar[str] = "disconnected"
+    seq: int
+    t: int
+    reason: str
+
+
+@attrs.frozen
+class FeedStale:
+    """The watchdog fired: no market frame for ``silent_ms``."""
+
+    KIND: ClassVar[str] = "stale"
+    seq: int
+    t: int
+    silent_ms: int
+
+
+@attrs.frozen
+class Tick:
+    """The session's clock; closes bars and ages quotes when no frame arrives."""
+
+    KIND: ClassVar[str] = "tick"
+    seq: int
+    t: int
+
+
+@attrs.frozen
+class Subscribed:
+    KIND: ClassVar[str] = "subscribed"
+    seq: int
+    t: int
+    channels: list[str]
+
+
+@attrs.frozen
+class Backfill:
+    """A REST kline fetch for ``[start, end)``: the raw response body, or why there is none."""
+
+    KIND: ClassVar[str] = "backfill"
+    seq: int
+    t: int
+    reason: str
+    start: int
+    end: int
+    body: str | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class StopRequested:
+    KIND: ClassVar[str] = "stop"
+    seq: int
+    t: int
+    reason: str
+
+
+@attrs.frozen
+class KillSwitch:
+    """Cancel, flatten, stop: from the kill file in ``state/`` or a signal."""
+
+    KIND: ClassVar[str] = "kill"
+    seq: int
+    t: int
+    source: str
+
+
+Control = (
+    SessionStart
+    | FeedConnected
+    | FeedDisconnected
+    | FeedStale
+    | Tick
+    | Subscribed
+    | Backfill
+    | StopRequested
+    | KillSwitch
+)
+Item = Frame | Control
+
+CONTROLS: dict[str, type[Control]] = {
+    cls.KIND: cls
+    for cls in (
+        SessionStart,
+        FeedConnected,
+        FeedDisconnected,
+        FeedStale,
+        Tick,
+        Subscribed,
+        Backfill,
+        StopRequested,
+        KillSwitch,
+    )
+}
+
+
+def encode(item: Item) -> bytes:
+    """One item → one line (without the newline). Key order is fixed, so bytes are stable."""
+    if isinstance(item, Frame):
+        if isinstance(item.raw, bytes):
+            b64 = base64.b64encode(item.raw).decode()
+            return dumps({"seq": item.seq, "t": item.t, "frame_b64": b64})
+        return dumps({"seq": item.seq, "t": item.t, "frame": item.raw})
+    fields = converter.unstructure(item)
+    return dumps({"seq": fields.pop("seq"), "t": fields.pop("t"), "control": item.KIND, **fields})
+
+
+def decode(line: dict[str, Any], where: str) -> Item:
+    """One parsed line → its item; anything off-schema is a ``MalformedMessage`` at ``where``."""
+    seq = line.get("seq")
+    t = line.get("t")
+    if type(seq) is not int or type(t) is not int:
+        raise MalformedMessage("seq and t must be integers", where)
+    raw = line.get("frame")
+    if type(raw) is str and len(line) == 3:
+        return Frame(seq, t, raw)
+    b64 = line.get("frame_b64")
+    if type(b64) is str and len(line) == 3:
+        try:
+            return Frame(seq, t, base64.b64decode(b64, validate=True))
+        except ValueError:
+            raise MalformedMessage("frame_b64 is not base64", where) from None
+    kind = line.get("control")
+    cls = CONTROLS.get(kind) if type(kind) is str else None
+    if cls is None:
+        raise MalformedMessage(f"neither a frame nor a known control event: {kind!r}", where)
+    fields = {k: v for k, v in line.items() if k != "control"}
+    return structure(fields, cls, where)

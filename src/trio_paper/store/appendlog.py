@@ -1,0 +1,63 @@
+"""An append-only file of lines with an explicit flush and sync policy.
+
+``write`` only buffers; ``flush`` hands the buffer to the OS; ``sync`` also fsyncs, and is
+where a full disk or a failing device shows up. The caller decides when each happens: the
+journal syncs before a fill counts as done, the recording before the records that depend on it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import IO, Any, cast
+
+
+class AppendLog:
+    def __init__(self, path: Path, create: bool) -> None:
+        """Open ``path`` for appending; ``create`` truncates it first. ``.gz`` compresses."""
+        self.path = path
+        self.gz = path.suffix == ".gz"
+        if self.gz and not create:
+            raise ValueError(f"{path}: appending to a gzipped file is not supported")
+        self._raw: IO[bytes] = path.open("wb" if create else "ab")
+        self._out = (
+            cast(IO[bytes], gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0))
+            if self.gz
+            else self._raw
+        )
+        self._buffer: list[bytes] = []
+        self.pending = 0
+
+    def write_line(self, line: bytes) -> None:
+        """Buffer one line; ``line`` has no newline."""
+        self._buffer.append(line)
+        self._buffer.append(b"\n")
+        self.pending += 1
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._out.write(b"".join(self._buffer))
+            self._buffer.clear()
+        self._out.flush()
+        self.pending = 0
+
+    def sync(self) -> None:
+        self.flush()
+        os.fsync(self._raw.fileno())
+
+    def close(self) -> None:
+        if self._raw.closed:
+            return
+        try:
+            self.flush()
+        finally:
+            if self._out is not self._raw:
+                self._out.close()
+            self._raw.close()
+
+    def __enter__(self) -> AppendLog:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
