@@ -1,0 +1,221 @@
+"""Recordings built from real 1-minute candles, in Bitunix's frame format.
+
+No long public recording of Bitunix traffic exists, so the shipped recordings are made here from
+real candles. What is real: each minute's open, high, low, close and volume, and the funding
+rates. What is synthesized, deterministically (same input, same bytes):
+
+- a kline push every 500 ms whose price walks from the open to the extreme nearer to it, then
+  to the other extreme, then to the close, on the tick grid; the last push of each minute carries
+  the candle's exact OHLCV, with the volume accumulating evenly through the minute;
+- a ``depth_book1`` quote with each push, around the walked price, spread mostly one tick;
+- a ``price`` frame every 2 s: mark and index near the walked price, the funding rate settled
+  last (in percent, as Bitunix sends it) and the settlement times;
+- receive times 20–80 ms after the exchange time; a warm-up backfill of the candles before the
+  first minute, as the REST kline response a session fetches at start.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import itertools
+import random
+from collections.abc import Iterable, Iterator
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+from .codec import dumps
+from .inputs import (
+    Backfill,
+    FeedConnected,
+    Frame,
+    Item,
+    SessionStart,
+    StopRequested,
+    Subscribed,
+    Tick,
+)
+from .model import Bar
+from .store.recording import Header
+from .times import HOUR_MS, MINUTE_MS, ms_to_iso
+from .venues import bitunix
+
+PUSH_MS = 500
+PRICE_EVERY_MS = 2_000
+FUNDING_EVERY_MS = 8 * HOUR_MS
+_TICK = Decimal("0.1")
+_LOT = Decimal("0.0001")
+_QUOTE_STEP = Decimal("0.00001")
+
+
+class FundingRates:
+    """Settled funding rates (fractions) by settlement time, from a CSV like the shared one."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.times: list[int] = []
+        self.rates: list[Decimal] = []
+        if path is None:
+            return
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                settled = int(row["open_time_ms"]) // HOUR_MS * HOUR_MS
+                self.times.append(settled)
+                self.rates.append(Decimal(row["open"]))
+
+    def settled_before(self, ts: int) -> tuple[int, Decimal]:
+        """The last settlement at or before ``ts`` and its rate (0 where none is known)."""
+        settled = ts // FUNDING_EVERY_MS * FUNDING_EVERY_MS
+        i = bisect.bisect_right(self.times, settled) - 1
+        rate = self.rates[i] if i >= 0 and self.times[i] == settled else Decimal(0)
+        return settled, rate
+
+
+def _on_tick(price: Decimal) -> Decimal:
+    return (price / _TICK).quantize(Decimal(1), ROUND_HALF_EVEN) * _TICK
+
+
+def price_path(bar: Bar, steps: int) -> list[Decimal]:
+    """``steps`` prices from the open, through both extremes, to the close, on the tick grid."""
+    first, second = (bar.low, bar.high) if bar.close >= bar.open else (bar.high, bar.low)
+    vertices = [bar.open, first, second, bar.close]
+    legs = [abs(b - a) for a, b in itertools.pairwise(vertices)]
+    total = sum(legs) or Decimal(1)
+    # Each vertex lands on a step of its own, in order, so the extremes are always touched.
+    marks = [Decimal(0)]
+    for leg in legs:
+        marks.append(marks[-1] + leg / total * (steps - 1))
+    vertex_steps = [0]
+    for i, mark in enumerate(marks[1:], start=1):
+        lowest = vertex_steps[-1] + 1
+        highest = steps - (len(marks) - i)
+        vertex_steps.append(min(max(int(mark.to_integral_value()), lowest), highest))
+    path = []
+    for index in range(3):
+        a, b = vertex_steps[index], vertex_steps[index + 1]
+        pa, pb = vertices[index], vertices[index + 1]
+        path.append(pa)
+        for step in range(a + 1, b):
+            walked = _on_tick(pa + (pb - pa) * (step - a) / (b - a))
+            path.append(min(max(walked, bar.low), bar.high))
+    path.append(bar.close)
+    return path
+
+
+def _klines(
+    bar: Bar, path: list[Decimal]
+) -> Iterator[tuple[Decimal, Decimal, Decimal, Decimal, Decimal]]:
+    """Per push: high, low, close, cumulative volume, cumulative quote volume."""
+    high = low = path[0]
+    volume = quote = Decimal(0)
+    steps = len(path)
+    for i, price in enumerate(path):
+        high, low = max(high, price), min(low, price)
+        target = (bar.volume * (i + 1) / steps).quantize(_LOT) if i < steps - 1 else bar.volume
+        quote += (target - volume) * price
+        volume = target
+        yield high, low, price, volume, quote.quantize(_QUOTE_STEP)
+
+
+def frames_for(
+    bar: Bar, symbol: str, funding: FundingRates, rng: random.Random
+) -> Iterator[tuple[int, str]]:
+    """The frames of one minute as ``(exchange ts, raw)``, in ts order."""
+    steps = bar.interval_ms // PUSH_MS
+    offset = 40 + rng.randrange(200)
+    path = price_path(bar, steps)
+    channel = "market_kline_1min"
+    for i, (high, low, close, volume, quote) in enumerate(_klines(bar, path)):
+        ts = bar.open_time + offset + i * PUSH_MS
+        yield ts, _push(channel, symbol, ts, {
+            "o": _plain(bar.open), "c": _plain(close), "h": _plain(high), "l": _plain(low),
+            "b": _plain(volume), "q": _plain(quote),
+        })  # fmt: skip
+        spread = rng.choices((1, 2, 3, 5), weights=(85, 10, 4, 1))[0]
+        below = rng.randrange(spread + 1)
+        bid = close - below * _TICK
+        ask = bid + spread * _TICK
+        yield ts + 3, _push("depth_book1", symbol, ts + 3, {
+            "b": [[_plain(bid), _size(rng)]], "a": [[_plain(ask), _size(rng)]],
+        })  # fmt: skip
+        if (ts + 3) // PRICE_EVERY_MS != (ts + 3 + PUSH_MS) // PRICE_EVERY_MS:
+            settled, rate = funding.settled_before(ts)
+            mark = _on_tick(close * (1 + Decimal(rng.randrange(-20, 21)) / 100_000))
+            index = _on_tick(mark * (1 + Decimal(rng.randrange(-10, 11)) / 100_000))
+            yield ts + 7, _push("price", symbol, ts + 7, {
+                "ip": _plain(index), "mp": _plain(mark), "fr": _plain(rate * 100),
+                "ft": _iso_s(settled), "nft": _iso_s(settled + FUNDING_EVERY_MS),
+            })  # fmt: skip
+
+
+def _push(ch: str, symbol: str, ts: int, data: dict[str, object]) -> str:
+    return dumps({"ch": ch, "symbol": symbol, "ts": ts, "data": data}).decode()
+
+
+def _size(rng: random.Random) -> str:
+    return _plain(Decimal(rng.randrange(10, 30_000)) * _LOT)
+
+
+def _plain(value: Decimal) -> str:
+    """Decimal text as Bitunix writes it: no exponent, no trailing zeros (``68590``, ``0.226``)."""
+    return format(value.normalize(), "f")
+
+
+def _iso_s(ms: int) -> str:
+    return ms_to_iso(ms)[:-5] + "Z"
+
+
+def build(
+    bars: Iterable[Bar],
+    warmup: list[Bar],
+    symbol: str,
+    funding: FundingRates,
+    seed: int = 0,
+    grace_ms: int = 2_000,
+) -> Iterator[Item]:
+    """The items of a recording: start, connect, subscribe, warm-up backfill, frames, a final
+    tick that closes the last bar, and a stop."""
+    rng = random.Random(seed)
+    seq = 0
+    last_t = 0
+    last_bar: Bar | None = None
+
+    def next_seq() -> int:
+        nonlocal seq
+        seq += 1
+        return seq
+
+    iterator = iter(bars)
+    first = next(iterator)
+    t0 = first.open_time + 10  # just after the warm-up's last bar has closed
+    yield SessionStart(next_seq(), t0, "from-candles")
+    yield FeedConnected(next_seq(), t0, bitunix.PUBLIC_WS_URL)
+    yield Subscribed(next_seq(), t0, [bitunix.kline_channel("1min"), *bitunix.MARKET_CHANNELS])
+    if warmup:
+        start = warmup[0].open_time
+        body = bitunix.klines_body(warmup).decode()
+        yield Backfill(next_seq(), t0, "warmup", start, first.open_time, body)
+    last_t = t0
+    for bar in _chain(first, iterator):
+        if bar.interval_ms != MINUTE_MS:
+            raise ValueError("recordings are built from 1-minute candles")
+        for ts, raw in frames_for(bar, symbol, funding, rng):
+            last_t = max(last_t, ts + 20 + rng.randrange(61))
+            yield Frame(next_seq(), last_t, raw)
+        last_bar = bar
+    assert last_bar is not None
+    end = max(last_t, last_bar.close_time + grace_ms + 1)
+    yield Tick(next_seq(), end)
+    yield StopRequested(next_seq(), end, "end of recording")
+
+
+def _chain(first: Bar, rest: Iterator[Bar]) -> Iterator[Bar]:
+    yield first
+    yield from rest
+
+
+def header(symbol: str, source: str, created: str) -> Header:
+    return Header(
+        venue=bitunix.NAME, symbol=symbol,
+        channels=[bitunix.kline_channel("1min"), *bitunix.MARKET_CHANNELS],
+        interval="1min", created=created, source=source,
+    )  # fmt: skip
