@@ -1,0 +1,163 @@
+"""``config.yaml`` → a frozen ``Config``; every key is known, typed and checked before start.
+
+Units are in the key names: ``_s`` seconds, ``_pct`` percent (1 means 1 %), ``_usdt`` USDT.
+A missing file means the defaults below, which are also what ``config.yaml`` in the repository
+spells out with a comment per key. Secrets never live here: see ``secrets.py``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+from attrs.validators import ge, gt, in_, le
+
+from .codec import MalformedMessage, config_converter, structure
+from .venues import bitunix
+
+D = Decimal
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+@attrs.frozen
+class VenueConfig:
+    name: str = attrs.field(default="bitunix", validator=in_(["bitunix"]))
+    ws_url: str = bitunix.PUBLIC_WS_URL
+    rest_url: str = bitunix.REST_URL
+    symbol: str = "BTCUSDT"
+    interval: str = attrs.field(default="1min", validator=in_(list(bitunix.REST_INTERVALS)))
+
+
+@attrs.frozen
+class FeedConfig:
+    ping_interval_s: float = attrs.field(default=15.0, validator=[gt(0.2), le(50.0)])
+    pong_timeout_s: float = attrs.field(default=5.0, validator=gt(0))
+    stale_after_s: float = attrs.field(default=10.0, validator=gt(0))
+    connect_timeout_s: float = attrs.field(default=10.0, validator=gt(0))
+    backoff_initial_s: float = attrs.field(default=0.5, validator=gt(0))
+    backoff_max_s: float = attrs.field(default=30.0, validator=gt(0))
+    healthy_after_s: float = attrs.field(default=60.0, validator=ge(0))
+    queue_size: int = attrs.field(default=10_000, validator=gt(0))
+    max_message_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=gt(0))
+    bar_grace_s: float = attrs.field(default=2.0, validator=ge(0))
+    tick_interval_s: float = attrs.field(default=1.0, validator=gt(0))
+    warmup_bars: int = attrs.field(default=200, validator=ge(0))
+
+
+@attrs.frozen
+class InstrumentConfig:
+    tick_size: Decimal = attrs.field(default=D("0.1"), validator=gt(D(0)))
+    lot_step: Decimal = attrs.field(default=D("0.0001"), validator=gt(D(0)))
+    min_notional_usdt: Decimal = attrs.field(default=D("5"), validator=ge(D(0)))
+
+
+@attrs.frozen
+class AccountConfig:
+    starting_cash_usdt: Decimal = attrs.field(default=D("10000"), validator=gt(D(0)))
+    leverage: int = attrs.field(default=10, validator=[ge(1), le(125)])
+
+
+@attrs.frozen
+class BrokerConfig:
+    taker_fee_pct: Decimal = attrs.field(default=D("0.06"), validator=ge(D(0)))
+    maker_fee_pct: Decimal = attrs.field(default=D("0.02"), validator=ge(D(0)))
+    slippage_pct: Decimal = attrs.field(default=D("0.01"), validator=ge(D(0)))
+    max_quote_age_s: float = attrs.field(default=5.0, validator=gt(0))
+    participation_pct: Decimal = attrs.field(default=D("10"), validator=[gt(D(0)), le(D(100))])
+    limit_ttl_s: float = attrs.field(default=300.0, validator=gt(0))
+    maintenance_margin_pct: Decimal = attrs.field(default=D("0.5"), validator=[ge(D(0)), le(D(50))])
+
+
+@attrs.frozen
+class RiskConfig:
+    risk_per_trade_pct: Decimal = attrs.field(default=D("1"), validator=[gt(D(0)), le(D(100))])
+    max_risk_per_trade_pct: Decimal = attrs.field(default=D("2"), validator=[gt(D(0)), le(D(100))])
+    default_stop_pct: Decimal = attrs.field(default=D("1"), validator=[gt(D(0)), le(D(50))])
+    max_leverage: Decimal = attrs.field(default=D("5"), validator=gt(D(0)))
+    max_notional_usdt: Decimal = attrs.field(default=D("50000"), validator=gt(D(0)))
+    max_orders_per_minute: int = attrs.field(default=6, validator=gt(0))
+    min_entry_interval_s: float = attrs.field(default=60.0, validator=ge(0))
+    breaker_losses: int = attrs.field(default=3, validator=gt(0))
+    breaker_drawdown_pct: Decimal = attrs.field(default=D("5"), validator=[gt(D(0)), le(D(100))])
+    daily_loss_limit_pct: Decimal = attrs.field(default=D("3"), validator=[gt(D(0)), le(D(100))])
+
+
+@attrs.frozen
+class StrategyConfig:
+    name: str = "ema_cross"
+    params: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class SessionConfig:
+    minutes: float = attrs.field(default=10.0, validator=gt(0))
+    checkpoint_interval_s: float = attrs.field(default=30.0, validator=gt(0))
+    commit_interval_ms: int = attrs.field(default=50, validator=[ge(1), le(1000)])
+    status_interval_s: float = attrs.field(default=30.0, validator=gt(0))
+    stop_grace_s: float = attrs.field(default=10.0, validator=gt(0))
+
+
+@attrs.frozen
+class LogConfig:
+    level: str = attrs.field(default="INFO", validator=in_(["DEBUG", "INFO", "WARNING", "ERROR"]))
+    max_bytes: int = attrs.field(default=10 * 1024 * 1024, validator=gt(1024))
+    backups: int = attrs.field(default=5, validator=ge(1))
+
+
+@attrs.frozen
+class Config:
+    venue: VenueConfig = attrs.Factory(VenueConfig)
+    feed: FeedConfig = attrs.Factory(FeedConfig)
+    instrument: InstrumentConfig = attrs.Factory(InstrumentConfig)
+    account: AccountConfig = attrs.Factory(AccountConfig)
+    broker: BrokerConfig = attrs.Factory(BrokerConfig)
+    risk: RiskConfig = attrs.Factory(RiskConfig)
+    strategy: StrategyConfig = attrs.Factory(StrategyConfig)
+    session: SessionConfig = attrs.Factory(SessionConfig)
+    logging: LogConfig = attrs.Factory(LogConfig)
+
+
+def from_dict(data: object, source: str) -> Config:
+    """Structure a parsed config; errors name ``source`` and the dotted key."""
+    if data is None:
+        data = {}
+    try:
+        return structure(data, Config, "$", using=config_converter)
+    except MalformedMessage as exc:
+        key = exc.where.removeprefix("$").removeprefix(".") or "(top level)"
+        raise ConfigError(f"{source}: {key}: {exc.reason}") from None
+    except (ValueError, TypeError) as exc:  # an attrs validator: the message names the field
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load(path: Path | None) -> Config:
+    """Read ``path`` (YAML); ``None`` means the defaults."""
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    return from_dict(data, str(path))
+
+
+def evolve(config: Config, **sections: dict[str, Any]) -> Config:
+    """A copy with some keys replaced, e.g. ``evolve(c, venue={"ws_url": url})``."""
+    return attrs.evolve(
+        config,
+        **{
+            name: attrs.evolve(getattr(config, name), **values) for name, values in sections.items()
+        },
+    )
