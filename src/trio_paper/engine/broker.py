@@ -1,0 +1,452 @@
+"""The paper broker for a linear USDT perpetual: fills, fees, funding, margin, liquidation.
+
+Rules (each has a test with numbers checked by hand):
+
+- A market order fills at the best ask (buy) or bid (sell) of the last quote, moved against us
+  by the slippage; with no fresh quote, at the last price so moved. With no fresh price at all
+  it waits: nothing fills against a price older than ``max_quote_age_ms``, nor against one from
+  before a disconnect. The wait is journaled as a stale span.
+- A limit order rests and fills at its price only when the market trades *through* it (a touch
+  is not enough), for at most ``participation`` of the volume traded since it arrived; the rest
+  keeps working until filled, cancelled or expired.
+- Stop and target ride on the position and are checked on every quote, price and bar. A bar that
+  touches both fills the stop. A gap through the stop fills at the gapped price (the bar's open).
+  A trailing stop follows the best price by ``trail_pct``.
+- Fees: taker on market fills and stops, maker on resting limits and targets. Funding at each
+  settlement: a long pays ``qty × mark × rate``, a short receives it (and the reverse when the
+  rate is negative). Isolated margin ``notional ÷ leverage``; at the liquidation price the
+  position is closed and its maintenance margin forfeited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import attrs
+
+from ..model import Bar, MarkPrice, Quote, Side
+from .state import ZERO, BrokerState, Order, Position
+
+Emit = Callable[..., None]
+HUNDRED = Decimal(100)
+
+
+@attrs.frozen
+class BrokerSettings:
+    tick_size: Decimal
+    lot_step: Decimal
+    leverage: int
+    taker_fee: Decimal  # fractions, not percent: 0.0006
+    maker_fee: Decimal
+    slippage: Decimal
+    max_quote_age_ms: int
+    participation: Decimal
+    order_ttl_ms: int
+    maintenance_margin: Decimal
+
+
+@attrs.frozen
+class _Price:
+    """One market observation as ranges: what a seller could get, what a buyer could pay.
+
+    A quote is the points bid and ask, a last price one point for both, a bar its low–high.
+    """
+
+    sell_lo: Decimal
+    sell_hi: Decimal
+    buy_lo: Decimal
+    buy_hi: Decimal
+    since: int  # only orders and positions from no later than this may fill on it
+    open: Decimal | None = None  # bars only: where a gap fills
+
+    @classmethod
+    def point(cls, bid: Decimal, ask: Decimal, t: int) -> _Price:
+        return cls(bid, bid, ask, ask, t)
+
+
+class Broker:
+    """Owns ``BrokerState``; every change is journaled through ``emit(type, **fields)``."""
+
+    def __init__(self, settings: BrokerSettings, state: BrokerState, emit: Emit) -> None:
+        self.settings = settings
+        self.state = state
+        self.emit = emit
+
+    # --- what the rest of the engine may ask ---------------------------------------------
+
+    @property
+    def position(self) -> Position:
+        return self.state.position
+
+    def last_price(self) -> Decimal | None:
+        m = self.state.market
+        if m.quote is not None and m.quote_t >= m.last_t:
+            return (m.quote.bid + m.quote.ask) / 2
+        return m.last
+
+    def unrealized(self) -> Decimal:
+        p = self.state.position
+        price = self.last_price()
+        if not p.qty or price is None:
+            return ZERO
+        return p.qty * (price - p.entry)
+
+    def equity(self) -> Decimal:
+        return self.state.account.cash + self.unrealized()
+
+    def available(self) -> Decimal:
+        """Equity not tied up as margin of the position or of working entry orders."""
+        s = self.state
+        pending = sum(
+            (
+                o.remaining * (o.price or self.last_price() or ZERO)
+                for o in s.orders
+                if not o.reduce_only
+            ),
+            ZERO,
+        )
+        return self.equity() - s.position.margin - pending / self.settings.leverage
+
+    def reference(self, side: Side, t: int) -> Decimal | None:
+        """The price a market order of ``side`` would fill at now, before slippage, if fresh."""
+        m = self.state.market
+        oldest = t - self.settings.max_quote_age_ms
+        valid_after = m.valid_after if m.valid_after is not None else -1
+        if m.quote is not None and m.quote_t >= oldest and m.quote_t > valid_after:
+            return m.quote.ask if side is Side.BUY else m.quote.bid
+        if m.last is not None and m.last_t >= oldest and m.last_t > valid_after:
+            return m.last
+        return None
+
+    def new_order_id(self) -> str:
+        oid = f"o{self.state.next_order}"
+        self.state.next_order += 1
+        return oid
+
+    def knows_id(self, order_id: str) -> bool:
+        return order_id in self.state.used_ids
+
+    # --- market observations -------------------------------------------------------------
+
+    def on_quote(self, t: int, quote: Quote) -> None:
+        m = self.state.market
+        m.quote, m.quote_t = quote, t
+        self._observe(t, _Price.point(quote.bid, quote.ask, t))
+
+    def on_last(self, t: int, price: Decimal) -> None:
+        m = self.state.market
+        m.last, m.last_t = price, t
+        self._observe(t, _Price.point(price, price, t))
+
+    def on_volume(self, qty: Decimal) -> None:
+        for order in self.state.orders:
+            if order.kind == "limit":
+                order.volume_seen += qty
+
+    def on_bar(self, t: int, bar: Bar) -> None:
+        """A closed bar from the live feed or a candle file (never a backfilled one)."""
+        m = self.state.market
+        if bar.source == "csv":
+            self.on_volume(bar.volume)
+        m.last, m.last_t = bar.close, t
+        self._observe(t, _Price(bar.low, bar.high, bar.low, bar.high, bar.open_time, bar.open))
+
+    def on_mark(self, t: int, event: MarkPrice) -> None:
+        m = self.state.market
+        m.mark = event.mark
+        settled = event.funding_time
+        if m.funding_time is not None and settled > m.funding_time:
+            self._charge_funding(event)
+        m.funding_time = settled if m.funding_time is None else max(m.funding_time, settled)
+        self._check_liquidation(t, event.mark)
+
+    def on_feed_down(self, t: int) -> None:
+        """Prices received up to now are from before a disconnect or stall: never fill on them."""
+        self.state.market.valid_after = t
+
+    def on_clock(self, t: int) -> None:
+        """Expire old orders and retry waiting market orders (a tick, or any input)."""
+        for order in list(self.state.orders):
+            if order.expires is not None and t >= order.expires:
+                self._cancel(order, "expired")
+        self._work_market_orders(t)
+
+    # --- orders ----------------------------------------------------------------------------
+
+    def submit(self, t: int, order: Order) -> None:
+        """Accept a sized, checked order and try to fill it now."""
+        order.expires = t + self.settings.order_ttl_ms
+        self.state.used_ids.append(order.id)
+        self.state.orders.append(order)
+        self.emit("order", **_order_fields(order))
+        if order.kind == "market":
+            self._work_market_orders(t)
+        else:
+            self._fill_marketable_limit(t, order)
+
+    def cancel_all(self, reason: str, entries_only: bool = False) -> None:
+        for order in list(self.state.orders):
+            if not (entries_only and order.reduce_only):
+                self._cancel(order, reason)
+
+    def close_position(self, t: int, reason: str) -> None:
+        """Send a market order for the whole position (at most one is working at a time)."""
+        p = self.state.position
+        if not p.qty or any(o.reduce_only and o.kind == "market" for o in self.state.orders):
+            return
+        side = Side.SELL if p.qty > 0 else Side.BUY
+        self.submit(
+            t, Order(self.new_order_id(), side, "market", abs(p.qty), t, reason, reduce_only=True)
+        )
+
+    # --- the rules ---------------------------------------------------------------------------
+
+    def _observe(self, t: int, price: _Price) -> None:
+        if self.state.position.qty:
+            self._protect(t, price)
+        self._check_liquidation(t, None)
+        for order in list(self.state.orders):
+            if order.kind == "limit" and order.created <= price.since:
+                self._work_limit(t, order, price)
+        self._work_market_orders(t)
+
+    def _work_market_orders(self, t: int) -> None:
+        m = self.state.market
+        for order in [o for o in self.state.orders if o.kind == "market"]:
+            if order.reduce_only and not self.state.position.qty:
+                self._cancel(order, "position already flat")
+                continue
+            ref = self.reference(order.side, t)
+            if ref is None:
+                if m.stale_since is None:
+                    m.stale_since = t
+                    self.emit(
+                        "feed",
+                        event="quote_stale",
+                        order=order.id,
+                        quote_age_ms=(t - m.quote_t) if m.quote is not None else None,
+                    )
+                continue
+            if m.stale_since is not None:
+                self.emit("feed", event="quote_fresh", stale_ms=t - m.stale_since)
+                m.stale_since = None
+            qty = order.remaining
+            if order.reduce_only:
+                qty = min(qty, abs(self.state.position.qty))
+            self._fill(t, order, qty, self._slipped(order.side, ref), "taker")
+
+    def _fill_marketable_limit(self, t: int, order: Order) -> None:
+        assert order.price is not None
+        ref = self.reference(order.side, t)
+        if ref is None:
+            return
+        crosses = ref <= order.price if order.side is Side.BUY else ref >= order.price
+        if crosses:
+            self._fill(t, order, order.remaining, ref, "taker")
+
+    def _work_limit(self, t: int, order: Order, price: _Price) -> None:
+        limit = order.price
+        assert limit is not None
+        through = price.buy_lo < limit if order.side is Side.BUY else price.sell_hi > limit
+        if not through:
+            return
+        allowed = self._floor_lot(order.volume_seen * self.settings.participation) - order.filled
+        qty = min(order.remaining, allowed)
+        if qty > 0:
+            self._fill(t, order, qty, limit, "maker")
+
+    def _protect(self, t: int, price: _Price) -> None:
+        p = self.state.position
+        if p.opened > price.since:
+            return
+        long = p.qty > 0
+        worst, best = (price.sell_lo, price.sell_hi) if long else (price.buy_hi, price.buy_lo)
+        exit_side = Side.SELL if long else Side.BUY
+        if p.stop is not None and (worst <= p.stop if long else worst >= p.stop):
+            gapped = price.open is not None and (
+                price.open <= p.stop if long else price.open >= p.stop
+            )
+            if price.open is None:
+                at = worst  # a quote or a last price: the stop fills where the market is
+            elif gapped:
+                at = price.open
+            else:
+                at = p.stop
+            reason = "trailing_stop" if p.trail_pct is not None else "stop"
+            self._exit(t, exit_side, self._slipped(exit_side, at), "taker", reason)
+            return
+        if p.target is not None and (best > p.target if long else best < p.target):
+            gapped = price.open is not None and (
+                price.open > p.target if long else price.open < p.target
+            )
+            at = price.open if gapped and price.open is not None else p.target
+            self._exit(t, exit_side, at, "maker", "target")
+            return
+        if p.trail_pct is not None:
+            p.best = best if p.best is None else (max(p.best, best) if long else min(p.best, best))
+            offset = p.best * p.trail_pct / HUNDRED
+            trail = self._round_tick(p.best - offset if long else p.best + offset, down=long)
+            if p.stop is None or (trail > p.stop if long else trail < p.stop):
+                p.stop = trail
+
+    def _exit(self, t: int, side: Side, price: Decimal, liquidity: str, reason: str) -> None:
+        p = self.state.position
+        order = Order(
+            self.new_order_id(),
+            side,
+            "market" if liquidity == "taker" else "limit",
+            abs(p.qty),
+            t,
+            reason,
+            price=price,
+            reduce_only=True,
+        )
+        self.state.used_ids.append(order.id)
+        self._fill(t, order, order.qty, price, liquidity, reason)
+
+    def liquidation_price(self) -> Decimal | None:
+        p = self.state.position
+        if not p.qty:
+            return None
+        lev = Decimal(1) / self.settings.leverage
+        mm = self.settings.maintenance_margin
+        if p.qty > 0:
+            return self._round_tick(p.entry * (1 - lev + mm), down=False)
+        return self._round_tick(p.entry * (1 + lev - mm), down=True)
+
+    def _check_liquidation(self, t: int, mark: Decimal | None) -> None:
+        p = self.state.position
+        if not p.qty:
+            return
+        price = mark if mark is not None else self.state.market.mark or self.last_price()
+        liq = self.liquidation_price()
+        if price is None or liq is None:
+            return
+        if (p.qty > 0 and price <= liq) or (p.qty < 0 and price >= liq):
+            side = Side.SELL if p.qty > 0 else Side.BUY
+            penalty = abs(p.qty) * liq * self.settings.maintenance_margin
+            self._exit(t, side, liq, "taker", "liquidation")
+            account = self.state.account
+            account.cash -= penalty
+            account.fees += penalty
+            self.emit("fee", reason="liquidation", amount=penalty)
+
+    def _charge_funding(self, event: MarkPrice) -> None:
+        p = self.state.position
+        if not p.qty or p.opened > event.funding_time:
+            return
+        amount = p.qty * event.mark * event.funding_rate  # > 0: we pay
+        account = self.state.account
+        account.cash -= amount
+        account.funding += amount
+        p.funding += amount
+        self.emit(
+            "funding",
+            rate=event.funding_rate,
+            mark=event.mark,
+            qty=p.qty,
+            amount=-amount,
+            settled=event.funding_time,
+        )
+
+    def _fill(
+        self, t: int, order: Order, qty: Decimal, price: Decimal, liquidity: str, reason: str = ""
+    ) -> None:
+        s = self.settings
+        account, p = self.state.account, self.state.position
+        fee = qty * price * (s.taker_fee if liquidity == "taker" else s.maker_fee)
+        signed = qty * order.side.sign
+        pnl = ZERO
+        if not p.qty:
+            account.trades += 1
+            self.state.position = p = Position(
+                qty=signed,
+                entry=price,
+                opened=t,
+                trade=account.trades,
+                margin=qty * price / s.leverage,
+                stop=order.stop,
+                target=order.target,
+                trail_pct=order.trail_pct,
+                best=price,
+            )
+        elif (p.qty > 0) == (signed > 0):
+            size = abs(p.qty) + qty
+            p.entry = (abs(p.qty) * p.entry + qty * price) / size
+            p.qty += signed
+            p.margin += qty * price / s.leverage
+        else:
+            if qty > abs(p.qty):
+                raise AssertionError(f"order {order.id} would flip the position")
+            pnl = qty * (price - p.entry) * (1 if p.qty > 0 else -1)
+            p.margin -= p.margin * qty / abs(p.qty)
+            p.qty += signed
+            p.realized += pnl
+        account.cash += pnl - fee
+        account.realized += pnl
+        account.fees += fee
+        p.fees += fee
+        order.filled += qty
+        if order.filled >= order.qty or order.reduce_only:
+            self.state.orders = [o for o in self.state.orders if o is not order]
+        self.emit(
+            "fill",
+            order=order.id,
+            side=order.side.value,
+            qty=qty,
+            price=price,
+            fee=fee,
+            liquidity=liquidity,
+            remaining=order.qty - order.filled,
+            position=p.qty,
+            pnl=pnl,
+            cash=account.cash,
+        )
+        if not p.qty:
+            self._close_trade(t, price, reason or order.tag)
+
+    def _close_trade(self, t: int, price: Decimal, reason: str) -> None:
+        p = self.state.position
+        net = p.realized - p.fees - p.funding
+        self.emit(
+            "exit",
+            trade=p.trade,
+            reason=reason,
+            price=price,
+            entry=p.entry,
+            pnl=p.realized,
+            fees=p.fees,
+            funding=p.funding,
+            net=net,
+            opened=p.opened,
+            held_ms=t - p.opened,
+        )
+        self.state.position = Position(trade=p.trade)
+
+    def _cancel(self, order: Order, reason: str) -> None:
+        self.state.orders = [o for o in self.state.orders if o is not order]
+        self.emit("cancel", order=order.id, reason=reason, filled=order.filled)
+
+    # --- rounding ----------------------------------------------------------------------------
+
+    def _slipped(self, side: Side, price: Decimal) -> Decimal:
+        moved = price * (1 + self.settings.slippage * side.sign)
+        return self._round_tick(moved, down=side is Side.SELL)
+
+    def _round_tick(self, price: Decimal, down: bool) -> Decimal:
+        tick = self.settings.tick_size
+        return (price / tick).to_integral_value(ROUND_FLOOR if down else ROUND_CEILING) * tick
+
+    def _floor_lot(self, qty: Decimal) -> Decimal:
+        lot = self.settings.lot_step
+        return (qty / lot).to_integral_value(ROUND_FLOOR) * lot
+
+
+def _order_fields(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id, "side": order.side.value, "kind": order.kind, "qty": order.qty,
+        "price": order.price, "stop": order.stop, "target": order.target,
+        "trail_pct": order.trail_pct, "reduce_only": order.reduce_only, "tag": order.tag,
+    }  # fmt: skip

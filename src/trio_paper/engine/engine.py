@@ -1,0 +1,259 @@
+"""The engine: one market or session event in, journal records out. Strategy → risk → broker.
+
+Synchronous and pure: it reads no clock, socket, file or environment. Its time is the ``t`` of
+the input it is handling. Every output is a record appended to ``out``; things worth a log line
+but not a journal record (a strategy's traceback) go to ``notices``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..config import Config
+from ..model import Bar, BarGap, BarUpdate, MarketEvent, MarkPrice, Quote, Ticker, Trade
+from .broker import Broker, BrokerSettings
+from .intents import CancelEntries, Enter, Exit
+from .risk import Risk, RiskSettings, RiskState
+from .state import ZERO, Account, BrokerState
+from .strategies import Strategy, View
+
+SCHEMA = 1
+"""The journal's schema version; ``session_start`` carries it. See docs/events.md."""
+MAX_STRATEGY_ERRORS = 10
+HUNDRED = Decimal(100)
+
+Record = dict[str, Any]
+
+
+@attrs.define
+class EngineState:
+    broker: BrokerState
+    risk: RiskState = attrs.Factory(RiskState)
+    strategy: Any = None
+    seq: int = 0
+    strategy_errors: int = 0
+    strategy_disabled: bool = False
+    feed_down_since: int | None = None
+    started: bool = False
+    ended: bool = False
+
+
+def broker_settings(config: Config) -> BrokerSettings:
+    b, i = config.broker, config.instrument
+    return BrokerSettings(
+        tick_size=i.tick_size, lot_step=i.lot_step, leverage=config.account.leverage,
+        taker_fee=b.taker_fee_pct / HUNDRED, maker_fee=b.maker_fee_pct / HUNDRED,
+        slippage=b.slippage_pct / HUNDRED, max_quote_age_ms=int(b.max_quote_age_s * 1000),
+        participation=b.participation_pct / HUNDRED, order_ttl_ms=int(b.limit_ttl_s * 1000),
+        maintenance_margin=b.maintenance_margin_pct / HUNDRED,
+    )  # fmt: skip
+
+
+def risk_settings(config: Config) -> RiskSettings:
+    r, i = config.risk, config.instrument
+    return RiskSettings(
+        risk_pct=r.risk_per_trade_pct, max_risk_pct=r.max_risk_per_trade_pct,
+        default_stop_pct=r.default_stop_pct, max_leverage=r.max_leverage,
+        max_notional=r.max_notional_usdt, min_notional=i.min_notional_usdt, lot_step=i.lot_step,
+        tick_size=i.tick_size, max_orders_per_minute=r.max_orders_per_minute,
+        min_entry_interval_ms=int(r.min_entry_interval_s * 1000), breaker_losses=r.breaker_losses,
+        breaker_drawdown_pct=r.breaker_drawdown_pct, daily_loss_limit_pct=r.daily_loss_limit_pct,
+    )  # fmt: skip
+
+
+def fresh_state(config: Config) -> EngineState:
+    return EngineState(BrokerState(Account(config.account.starting_cash_usdt)))
+
+
+class Engine:
+    def __init__(self, config: Config, strategy: Strategy[Any, Any], state: EngineState) -> None:
+        self.config = config
+        self.strategy = strategy
+        self.state = state
+        if state.strategy is not None:
+            strategy.restore(state.strategy)
+        self.broker = Broker(broker_settings(config), state.broker, self._emit)
+        self.risk = Risk(risk_settings(config), state.risk, self.broker, self._emit)
+        self.t = 0
+        self._wants_quotes = type(strategy).on_quote is not Strategy.on_quote
+        self.out: list[Record] = []
+        self.notices: list[str] = []
+
+    # --- records -------------------------------------------------------------------------------
+
+    def _emit(self, kind: str, /, **fields: Any) -> None:
+        self.state.seq += 1
+        self.out.append({"seq": self.state.seq, "ts": self.t, "type": kind, **fields})
+        if kind == "exit":
+            self.risk.on_trade_closed(fields["net"])
+
+    def snapshot(self) -> EngineState:
+        self.state.strategy = self.strategy.snapshot()
+        return self.state
+
+    # --- session events --------------------------------------------------------------------------
+
+    def start(
+        self, t: int, run_id: str, resumed: bool, venue: str, symbol: str, interval: str
+    ) -> None:
+        self._advance(t)
+        self.state.started = True
+        self.state.ended = False
+        account = self.state.broker.account
+        self._emit(
+            "session_start", schema=SCHEMA, run_id=run_id, resumed=resumed, venue=venue,
+            symbol=symbol, interval=interval, strategy=self.strategy.describe(), cash=account.cash,
+            equity=self.broker.equity(), position=self.broker.position.qty,
+        )  # fmt: skip
+
+    def end(self, t: int, reason: str, feed: dict[str, Any]) -> None:
+        self._advance(t)
+        a = self.state.broker.account
+        self.state.ended = True
+        self._emit(
+            "session_end", reason=reason, cash=a.cash, equity=self.broker.equity(),
+            position=self.broker.position.qty, trades=a.trades, realized=a.realized, fees=a.fees,
+            funding=a.funding, working_orders=len(self.state.broker.orders), feed=feed,
+        )  # fmt: skip
+
+    def feed_event(self, t: int, event: str, **fields: Any) -> None:
+        """Connected, disconnected, stale, subscribed, backfilled: journaled; a drop or a stall
+        also makes every price seen so far unusable for fills."""
+        self._advance(t)
+        if event in ("disconnected", "stale"):
+            self.broker.on_feed_down(t)
+            if self.state.feed_down_since is None:
+                self.state.feed_down_since = t
+        self._emit("feed", event=event, **fields)
+
+    def kill(self, t: int, source: str) -> None:
+        self._advance(t)
+        self.risk.kill(t, source)
+
+    def on_clock(self, t: int) -> None:
+        self._advance(t)
+        self.broker.on_clock(t)
+        self.risk.check_limits(t)
+
+    # --- market events ---------------------------------------------------------------------------
+
+    def on_market(self, t: int, event: MarketEvent) -> None:
+        self._advance(t)
+        if self.state.feed_down_since is not None and not isinstance(event, BarGap):
+            self._emit("feed", event="recovered", down_ms=t - self.state.feed_down_since)
+            self.state.feed_down_since = None
+        broker = self.broker
+        if isinstance(event, Quote):
+            broker.on_quote(t, event)
+            if self._wants_quotes:
+                self._ask_strategy(t, self.strategy.on_quote, event, live=True)
+        elif isinstance(event, BarUpdate):
+            self._bar_volume(event)
+            broker.on_last(t, event.close)
+        elif isinstance(event, Bar):
+            self.on_bar(t, event, live=True)
+            return
+        elif isinstance(event, Trade):
+            broker.on_last(t, event.price)
+        elif isinstance(event, MarkPrice):
+            broker.on_mark(t, event)
+        elif isinstance(event, BarGap):
+            self._emit("feed", event="gap", start=event.start, end=event.end, bars=event.count)
+        elif isinstance(event, Ticker):
+            pass
+        self.risk.check_limits(t)
+
+    def on_bar(self, t: int, bar: Bar, live: bool) -> None:
+        """A closed bar: fills first, then the strategy. History (``live=False``) never fills."""
+        self._advance(t)
+        if live:
+            self.broker.on_bar(t, bar)
+        self.risk.check_limits(t)
+        self._emit(
+            "bar", open_time=bar.open_time, open=bar.open, high=bar.high, low=bar.low,
+            close=bar.close, volume=bar.volume, source=bar.source, equity=self.broker.equity(),
+            position=self.broker.position.qty,
+        )  # fmt: skip
+        self._ask_strategy(t, self.strategy.on_bar, bar, live)
+        self.risk.check_limits(t)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _advance(self, t: int) -> None:
+        self.t = t
+        self.risk.on_time(t)
+
+    def _bar_volume(self, update: BarUpdate) -> None:
+        m = self.state.broker.market
+        if m.bar_open != update.open_time:
+            m.bar_open, m.bar_volume = update.open_time, ZERO
+        delta = update.volume - m.bar_volume
+        if delta > 0:
+            self.broker.on_volume(delta)
+            m.bar_volume = update.volume
+
+    def _view(self, t: int, live: bool) -> View:
+        p = self.broker.position
+        return View(
+            t=t, position=p.qty, entry=p.entry if p.qty else None, equity=self.broker.equity(),
+            quote=self.state.broker.market.quote, tick_size=self.config.instrument.tick_size,
+            live=live,
+        )  # fmt: skip
+
+    def _ask_strategy(self, t: int, handler: Any, event: Any, live: bool) -> None:
+        if self.state.strategy_disabled:
+            return
+        try:
+            intents: Sequence[object] = handler(event, self._view(t, live))
+        except Exception as exc:
+            self._strategy_failed(t, exc)
+            return
+        for intent in intents:
+            self._act(t, intent, live)
+
+    def _act(self, t: int, intent: object, live: bool) -> None:
+        """Carry out one intent; anything else a strategy returned counts as its error."""
+        if isinstance(intent, Exit):
+            self.broker.cancel_all(f"exit: {intent.reason}", entries_only=True)
+            if self.broker.position.qty:
+                self.risk.note_exit(t)
+                self.broker.close_position(t, intent.reason)
+        elif isinstance(intent, CancelEntries):
+            self.broker.cancel_all(intent.reason, entries_only=True)
+        elif isinstance(intent, Enter):
+            decision = self.risk.check_entry(t, intent) if live else "bar is history (a backfill)"
+            if isinstance(decision, str):
+                self._emit(
+                    "reject",
+                    reason=decision,
+                    side=intent.side.value,
+                    kind=intent.kind,
+                    price=intent.price,
+                    stop=intent.stop,
+                    tag=intent.tag,
+                )
+            else:
+                self.broker.submit(t, decision)
+        else:
+            self._strategy_failed(t, TypeError(f"not an intent: {intent!r}"))
+
+    def _strategy_failed(self, t: int, exc: Exception) -> None:
+        s = self.state
+        s.strategy_errors += 1
+        message = f"{type(exc).__name__}: {exc}"
+        self.notices.append(
+            f"strategy {self.strategy.name} raised {message}\n"
+            + "".join(traceback.format_exception(exc))
+        )
+        disabled = s.strategy_errors >= MAX_STRATEGY_ERRORS
+        self._emit(
+            "strategy", event="error", error=message, errors=s.strategy_errors, disabled=disabled
+        )
+        s.strategy_disabled = disabled
+        self.broker.cancel_all("strategy error", entries_only=True)
+        self.broker.close_position(t, "strategy_error")

@@ -1,0 +1,214 @@
+"""Risk: sizes every entry, gates the order flow, and stops trading when losses say so.
+
+- Size = equity × risk% ÷ stop distance, capped by max leverage and max notional, rounded down
+  to the lot step, refused under the minimum notional. Percent means percent everywhere:
+  ``risk_per_trade_pct: 1`` risks 1 % of equity.
+- Gates: orders per rolling minute, minimum time between entries, the per-trade risk cap.
+- Circuit breaker: N losing trades in a row, or equity X % below the UTC day's start →
+  flatten, no entries until the next UTC day (or a reset).
+- Daily loss limit: realized net loss on the UTC day ≥ Y % of the day's starting equity →
+  flatten, no entries until the next UTC day.
+- Kill switch → cancel everything, flatten, and stop for good.
+
+Every refusal is a ``reject`` record with its reason; every trip a ``risk`` record.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal
+
+import attrs
+
+from ..model import Side
+from ..times import DAY_MS, MINUTE_MS, utc_day
+from .broker import Broker, Emit
+from .intents import Enter
+from .state import ZERO, Order
+
+HUNDRED = Decimal(100)
+
+
+@attrs.frozen
+class RiskSettings:
+    risk_pct: Decimal
+    max_risk_pct: Decimal
+    default_stop_pct: Decimal
+    max_leverage: Decimal
+    max_notional: Decimal
+    min_notional: Decimal
+    lot_step: Decimal
+    tick_size: Decimal
+    max_orders_per_minute: int
+    min_entry_interval_ms: int
+    breaker_losses: int
+    breaker_drawdown_pct: Decimal
+    daily_loss_limit_pct: Decimal
+
+
+@attrs.define
+class RiskState:
+    day: int | None = None
+    day_start_equity: Decimal = ZERO
+    day_realized: Decimal = ZERO
+    losses_in_a_row: int = 0
+    checked_realized: Decimal | None = None
+    halted_until: int | None = None
+    halt_reason: str | None = None
+    killed: bool = False
+    order_times: list[int] = attrs.Factory(list)
+    last_entry: int | None = None
+
+
+class Risk:
+    def __init__(
+        self, settings: RiskSettings, state: RiskState, broker: Broker, emit: Emit
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.broker = broker
+        self.emit = emit
+
+    # --- the clock ---------------------------------------------------------------------------
+
+    def on_time(self, t: int) -> None:
+        """Roll the UTC day; a halt that ran to the day's end is lifted."""
+        day = utc_day(t)
+        s = self.state
+        if s.day == day:
+            return
+        first = s.day is None
+        s.day = day
+        s.day_start_equity = self.broker.equity()
+        s.day_realized = ZERO
+        if s.halted_until is not None and t >= s.halted_until:
+            self.emit("risk", event="resumed", reason=s.halt_reason)
+            s.halted_until = None
+            s.halt_reason = None
+        if not first:
+            self.emit("risk", event="new_day", equity=s.day_start_equity)
+
+    # --- intents → orders ----------------------------------------------------------------------
+
+    def check_entry(self, t: int, intent: Enter) -> Order | str:
+        """An order sized and cleared for the broker, or the reason it is refused."""
+        s, cfg, broker = self.state, self.settings, self.broker
+        position = broker.position
+        self.check_limits(t)
+        if s.killed:
+            return "kill switch is on"
+        if s.halted_until is not None:
+            return f"entries halted ({s.halt_reason}) until the next UTC day"
+        if position.qty:
+            held = "long" if position.qty > 0 else "short"
+            return f"already {held}: exit first"
+        if any(not o.reduce_only for o in broker.state.orders):
+            return "an entry order is already working"
+        if intent.client_id is not None and broker.knows_id(intent.client_id):
+            return f"duplicate client order id {intent.client_id!r}"
+        recent = [x for x in s.order_times if x > t - MINUTE_MS]
+        if len(recent) >= cfg.max_orders_per_minute:
+            return f"{cfg.max_orders_per_minute} orders in the last minute"
+        if s.last_entry is not None and t - s.last_entry < cfg.min_entry_interval_ms:
+            ago, minimum = (t - s.last_entry) / 1000, cfg.min_entry_interval_ms / 1000
+            return f"last entry {ago:g} s ago, minimum {minimum:g} s"
+        risk_pct = intent.risk_pct if intent.risk_pct is not None else cfg.risk_pct
+        if risk_pct > cfg.max_risk_pct:
+            return f"risk {risk_pct}% is over the per-trade cap of {cfg.max_risk_pct}%"
+        entry = intent.price if intent.kind == "limit" else broker.reference(intent.side, t)
+        if entry is None:
+            return "no fresh price to size against"
+        stop = intent.stop
+        if stop is None:
+            offset = entry * cfg.default_stop_pct / HUNDRED
+            stop = self._tick(entry - offset if intent.side is Side.BUY else entry + offset)
+        distance = (entry - stop) * intent.side.sign
+        if distance <= 0:
+            return f"stop {stop} is on the wrong side of entry {entry}"
+        if intent.target is not None and (intent.target - entry) * intent.side.sign <= 0:
+            return f"target {intent.target} is on the wrong side of entry {entry}"
+        equity = broker.equity()
+        qty = equity * risk_pct / HUNDRED / distance
+        qty = min(qty, equity * cfg.max_leverage / entry, cfg.max_notional / entry)
+        qty = (qty / cfg.lot_step).to_integral_value(ROUND_FLOOR) * cfg.lot_step
+        notional = qty * entry
+        if qty <= 0 or notional < cfg.min_notional:
+            return (
+                f"size {qty} ({notional:.2f} USDT) is under the minimum notional {cfg.min_notional}"
+            )
+        if notional / broker.settings.leverage > broker.available():
+            return "insufficient margin"
+        order_id = intent.client_id or broker.new_order_id()
+        s.order_times = [*recent, t]
+        s.last_entry = t
+        return Order(
+            order_id,
+            intent.side,
+            intent.kind,
+            qty,
+            t,
+            intent.tag or "entry",
+            price=intent.price,
+            stop=stop,
+            target=intent.target,
+            trail_pct=intent.trail_pct,
+        )
+
+    def note_exit(self, t: int) -> None:
+        """Count an exit against the per-minute gate; exits themselves are never refused."""
+        self.state.order_times = [x for x in self.state.order_times if x > t - MINUTE_MS] + [t]
+
+    # --- after every fill ----------------------------------------------------------------------
+
+    def on_trade_closed(self, net: Decimal) -> None:
+        s = self.state
+        s.day_realized += net
+        s.losses_in_a_row = s.losses_in_a_row + 1 if net < 0 else 0
+
+    def check_limits(self, t: int) -> None:
+        """Trip the breaker or the daily limit when their conditions hold."""
+        s, cfg = self.state, self.settings
+        if s.killed or s.halted_until is not None or s.day is None:
+            return
+        if not self.broker.position.qty and s.checked_realized == s.day_realized:
+            return  # flat and nothing realized since the last look: nothing can have moved
+        s.checked_realized = s.day_realized
+        reason = None
+        equity = self.broker.equity()
+        drawdown = (
+            (s.day_start_equity - equity) / s.day_start_equity * HUNDRED
+            if s.day_start_equity
+            else ZERO
+        )
+        if s.losses_in_a_row >= cfg.breaker_losses:
+            reason = f"breaker: {s.losses_in_a_row} losing trades in a row"
+        elif drawdown >= cfg.breaker_drawdown_pct:
+            reason = f"breaker: equity {drawdown:.2f}% below the day's start"
+        elif (
+            s.day_start_equity
+            and -s.day_realized / s.day_start_equity * HUNDRED >= cfg.daily_loss_limit_pct
+        ):
+            reason = f"daily loss limit: {-s.day_realized:.2f} USDT realized loss today"
+        if reason is None:
+            return
+        s.halted_until = s.day + DAY_MS
+        s.halt_reason = reason
+        s.losses_in_a_row = 0
+        self.emit("risk", event="halt", reason=reason, until=s.halted_until, equity=equity)
+        self.broker.cancel_all("risk halt")
+        self.broker.close_position(t, "risk_halt")
+
+    def kill(self, t: int, source: str) -> None:
+        self.state.killed = True
+        self.emit("risk", event="kill", source=source)
+        self.broker.cancel_all("kill switch")
+        self.broker.close_position(t, "kill")
+
+    def reset(self) -> None:
+        """Lift a halt by hand (``trio-paper risk reset``); the kill switch stays."""
+        self.state.halted_until = None
+        self.state.halt_reason = None
+        self.state.losses_in_a_row = 0
+
+    def _tick(self, price: Decimal) -> Decimal:
+        tick = self.settings.tick_size
+        return (price / tick).to_integral_value() * tick

@@ -1,0 +1,71 @@
+"""EMA cross: long when the fast EMA crosses above the slow one, short when below."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import attrs
+from attrs.validators import ge, gt
+
+from ...model import Bar, Side
+from ..intents import Enter, Exit, Intent
+from .base import Strategy, View
+
+
+@attrs.frozen
+class Params:
+    fast: int = attrs.field(default=9, validator=ge(1))
+    slow: int = attrs.field(default=21, validator=ge(2))
+    stop_pct: Decimal = attrs.field(default=Decimal("0.5"), validator=gt(Decimal(0)))
+    """Stop distance from the entry, in percent; it sizes the trade."""
+    target_r: Decimal | None = None
+    """Take profit at this multiple of the stop distance; none rides to the next cross."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+
+
+@attrs.define
+class State:
+    fast: float | None = None
+    slow: float | None = None
+    bars: int = 0
+    trend: int = 0  # +1 fast above slow, -1 below, 0 not yet known
+
+
+class EmaCross(Strategy[Params, State]):
+    """Reverses on every cross once ``slow`` bars have been seen."""
+
+    name = "ema_cross"
+    Params = Params
+    State = State
+
+    @property
+    def warmup_bars(self) -> int:
+        return self.params.slow * 3
+
+    def on_bar(self, bar: Bar, view: View) -> Sequence[Intent]:
+        p, s = self.params, self.state
+        close = float(bar.close)
+        s.fast = close if s.fast is None else s.fast + 2 / (p.fast + 1) * (close - s.fast)
+        s.slow = close if s.slow is None else s.slow + 2 / (p.slow + 1) * (close - s.slow)
+        s.bars += 1
+        trend = (s.fast > s.slow) - (s.fast < s.slow)
+        crossed = s.bars > p.slow and trend != 0 and s.trend not in (0, trend)
+        if trend != 0:
+            s.trend = trend
+        if not crossed:
+            return ()
+        side = Side.BUY if trend > 0 else Side.SELL
+        intents: list[Intent] = []
+        if view.position * side.sign < 0:
+            intents.append(Exit("cross"))
+        offset = bar.close * p.stop_pct / 100
+        stop = view.price(bar.close - offset * side.sign)
+        target = None
+        if p.target_r is not None:
+            target = view.price(bar.close + offset * p.target_r * side.sign)
+        intents.append(Enter(side, stop=stop, target=target, tag="cross"))
+        return intents
