@@ -112,6 +112,13 @@ class Core:
         engine.out = []
         return out
 
+    def on_candle(self, bar: Bar) -> list[Record]:
+        """A closed bar from a candle file (a bars-only replay), at its close time."""
+        self.engine.on_bar(bar.close_time, bar, live=True)
+        out = self.engine.out
+        self.engine.out = []
+        return out
+
     def end(self, t: int, reason: str) -> list[Record]:
         """Close the session (once); also used by a replay whose input simply ends."""
         if self.engine.state.started and not self.engine.state.ended:
@@ -158,3 +165,4 @@ class Core:
         )  # fmt: skip
         for bar in accepted:
             engine.on_bar(item.t, bar, live=False)
+        engine.report_history_intents(item.t)

@@ -36,8 +36,9 @@ from .inputs import (
     Tick,
 )
 from .model import Bar
-from .store.recording import Header
-from .times import HOUR_MS, MINUTE_MS, ms_to_iso
+from .candles import read_candles
+from .store.recording import Header, RecordingWriter
+from .times import HOUR_MS, MINUTE_MS, iso_to_ms, ms_to_iso
 from .venues import bitunix
 
 PUSH_MS = 500
@@ -219,3 +220,32 @@ def header(symbol: str, source: str, created: str) -> Header:
         channels=[bitunix.kline_channel("1min"), *bitunix.MARKET_CHANNELS],
         interval="1min", created=created, source=source,
     )  # fmt: skip
+
+
+def from_candles(
+    candles: Path, start: str, minutes: int, warmup: int, funding: Path | None, symbol: str,
+    seed: int, out: Path,
+) -> int:
+    """Write the recording of ``minutes`` candles from ``start``; return how many items."""
+    first = iso_to_ms(start)
+    if first % MINUTE_MS:
+        raise ValueError(f"--start {start} is not on a minute")
+    end = first + minutes * MINUTE_MS
+    selected = [
+        bar for bar in read_candles(candles, symbol, MINUTE_MS)
+        if first - warmup * MINUTE_MS <= bar.open_time < end
+    ]  # fmt: skip
+    history = [bar for bar in selected if bar.open_time < first]
+    session = [bar for bar in selected if bar.open_time >= first]
+    if len(session) != minutes:
+        raise ValueError(f"{candles} has {len(session)} of the {minutes} minutes from {start}")
+    source = (
+        f"synthesized by trio-paper recordings from-candles from {candles.name}"
+        f" (funding: {funding.name if funding else 'none'}, seed {seed})"
+    )
+    count = 0
+    with RecordingWriter(out, header(symbol, source, start)) as writer:
+        for item in build(session, history, symbol, FundingRates(funding), seed):
+            writer.write(item)
+            count += 1
+    return count

@@ -81,6 +81,8 @@ class Engine:
         self.risk = Risk(risk_settings(config), state.risk, self.broker, self._emit)
         self.t = 0
         self._wants_quotes = type(strategy).on_quote is not Strategy.on_quote
+        self.history_intents = 0
+        """Entries asked for on history bars since the last look: refused, reported in bulk."""
         self.out: list[Record] = []
         self.notices: list[str] = []
 
@@ -130,6 +132,13 @@ class Engine:
             if self.state.feed_down_since is None:
                 self.state.feed_down_since = t
         self._emit("feed", event=event, **fields)
+
+    def report_history_intents(self, t: int) -> None:
+        """After a backfill: one ``reject`` for every entry the strategy asked for on its bars."""
+        if self.history_intents:
+            self._advance(t)
+            count, self.history_intents = self.history_intents, 0
+            self._emit("reject", reason=f"{count} entries asked for on history bars (a backfill)")
 
     def kill(self, t: int, source: str) -> None:
         self._advance(t)
@@ -226,7 +235,10 @@ class Engine:
         elif isinstance(intent, CancelEntries):
             self.broker.cancel_all(intent.reason, entries_only=True)
         elif isinstance(intent, Enter):
-            decision = self.risk.check_entry(t, intent) if live else "bar is history (a backfill)"
+            if not live:
+                self.history_intents += 1
+                return
+            decision = self.risk.check_entry(t, intent)
             if isinstance(decision, str):
                 self._emit(
                     "reject",

@@ -41,12 +41,6 @@ class Header:
     version: int = VERSION
 
 
-def _open_read(path: Path) -> IO[bytes]:
-    if path.suffix == ".gz":
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return path.open("rb")
-
-
 class RecordingReader:
     """Iterate a recording's items: ``for item in RecordingReader(path)``.
 
@@ -56,26 +50,34 @@ class RecordingReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = _open_read(path)
+        self._size = path.stat().st_size
+        self._raw = path.open("rb")
+        self._file: IO[bytes] = (
+            cast(IO[bytes], gzip.GzipFile(fileobj=self._raw, mode="rb"))
+            if path.suffix == ".gz"
+            else self._raw
+        )
         self.truncated: str | None = None
         self.items = 0
-        first = self._file.readline()
         try:
-            data = orjson.loads(first)
+            self.header = self._read_header()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_header(self) -> Header:
+        where = f"{self.path}:1"
+        try:
+            data = orjson.loads(self._file.readline())
         except orjson.JSONDecodeError:
-            self._file.close()
-            raise MalformedMessage(
-                "not a recording: the first line is not JSON", f"{path}:1"
-            ) from None
+            raise MalformedMessage("not a recording: the first line is not JSON", where) from None
         if type(data) is not dict or data.get("format") != FORMAT:
-            self._file.close()
-            raise MalformedMessage(f"not a recording: no {FORMAT!r} header", f"{path}:1")
+            raise MalformedMessage(f"not a recording: no {FORMAT!r} header", where)
         if data.get("version") != VERSION:
-            self._file.close()
             found = data.get("version")
             reason = f"recording format version {found!r}; this trio-paper reads {VERSION}"
-            raise MalformedMessage(reason, f"{path}:1")
-        self.header = structure(data, Header, f"{path}:1")
+            raise MalformedMessage(reason, where)
+        return structure(data, Header, where)
 
     def __enter__(self) -> RecordingReader:
         return self
@@ -85,6 +87,11 @@ class RecordingReader:
 
     def close(self) -> None:
         self._file.close()
+        self._raw.close()
+
+    def fraction_read(self) -> float:
+        """How far through the file (compressed bytes for a .gz): for progress bars."""
+        return self._raw.tell() / self._size if self._size else 1.0
 
     def __iter__(self) -> Iterator[Item]:
         number = 1

@@ -1,0 +1,295 @@
+"""The ``trio-paper`` command line. Each command's ``--help`` says what it does, with examples."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .codec import MalformedMessage
+from .config import Config, ConfigError, evolve, load
+from .engine.strategies import Strategy, StrategyError
+from .engine.strategies import load as load_strategy
+
+
+class Exit(enum.IntEnum):
+    """Exit codes, as documented in the README."""
+
+    OK = 0  # the deadline passed, a stop was requested, or the command finished
+    ERROR = 1  # an unexpected error (a bug): the log has the traceback
+    USAGE = 2  # bad arguments, config, strategy or input file
+    FATAL_IO = 3  # a write or fsync failed (disk full, I/O error): state up to the last sync is safe
+    KILLED = 4  # the kill switch stopped the session
+    LOCKED = 5  # another trio-paper holds the lock on this home's state/
+
+
+class UsageError(Exception):
+    """Something the user can fix: printed as one line, exit code 2."""
+
+
+DESCRIPTION = """\
+Paper-trade crypto perpetuals on live exchange data, unattended, and replay any session
+bit for bit. Market data comes from Bitunix's public WebSocket (no API key needed); orders are
+filled by a simulated broker; every session leaves runs/<id>/ with a recording, a journal
+(events.jsonl) and a summary page (summary.html).
+"""
+
+EPILOG = """\
+examples:
+  trio-paper run --minutes 10              paper-trade live BTCUSDT for ten minutes
+  trio-paper run --minutes 10 --sim        the same, offline, against the built-in simulator
+  trio-paper replay --file runs/latest/recording.jsonl
+  trio-paper replay --file candles.csv.gz --strategy pullback
+  trio-paper status                        what the paper account holds now
+
+Files live under --home (default: $TRIO_PAPER_HOME, else the current directory): runs/, logs/,
+state/. Settings come from --config (default: <home>/config.yaml if present, else built-ins).
+"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("where")
+    group.add_argument(
+        "--home", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+        help="root of runs/, logs/ and state/ (env TRIO_PAPER_HOME; default: current directory)",
+    )  # fmt: skip
+    group.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, metavar="FILE",
+        help="settings file (env TRIO_PAPER_CONFIG; default: <home>/config.yaml if present)",
+    )  # fmt: skip
+    return common
+
+
+def _strategy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strategy", metavar="NAME",
+        help="ema_cross, pullback, or package.module:Class (default: the config's strategy.name)",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="trio-paper", description=DESCRIPTION, epilog=EPILOG, formatter_class=_formatter,
+        parents=[common],
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"trio-paper {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run", parents=[common], formatter_class=_formatter,
+        help="paper-trade live market data for a while",
+        description="Stream live market data, trade it with the strategy against the paper "
+        "broker, and stop at the deadline (or on Ctrl-C / SIGTERM), leaving runs/latest/ with "
+        "the recording, the journal and the summary. The paper account lives on in state/ "
+        "across runs. Network trouble is survived: stale feeds are dropped and redialled, "
+        "missed bars backfilled, and nothing fills on old prices.",
+        epilog="examples:\n  trio-paper run --minutes 10\n  trio-paper run --minutes 10 --sim\n"
+        "  trio-paper run --minutes 60 --strategy pullback --home ~/paper\n\n"
+        "exit codes: 0 deadline or requested stop; 2 bad config; 3 fatal I/O; 4 kill switch;"
+        " 5 another instance is running",
+    )  # fmt: skip
+    run.add_argument("--minutes", type=_positive_float, help="how long to run (default: config session.minutes)")
+    run.add_argument("--sim", action="store_true", help="trade the built-in exchange simulator on the shipped demo recording (offline)")
+    run.add_argument("--sim-file", type=Path, metavar="FILE", help="the recording --sim serves (default: the shipped demo)")
+    run.add_argument("--venue-url", metavar="URL", help="WebSocket endpoint (default: config venue.ws_url)")
+    run.add_argument("--rest-url", metavar="URL", help="REST base for backfill (default: config venue.rest_url)")
+    run.add_argument("--fresh", action="store_true", help="start a new paper account; the old state is archived, never deleted")
+    _strategy_option(run)
+    run.set_defaults(handler=_cmd_run)
+
+    replay = commands.add_parser(
+        "replay", parents=[common], formatter_class=_formatter,
+        help="run a recording or a candle file through the same engine",
+        description="Feed a recorded session through the same decoder and engine, as fast as "
+        "the machine allows, into a new run directory: a recording replays byte for byte. A "
+        "CSV of OHLCV candles (open_time_ms or open_time, open, high, low, close, volume) is a "
+        "bars-only backtest.",
+        epilog="examples:\n  trio-paper replay --file runs/latest/recording.jsonl\n"
+        "  trio-paper replay --file recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz --strategy pullback\n"
+        "  trio-paper replay --file candles.csv.gz --speed 60",
+    )  # fmt: skip
+    replay.add_argument("--file", type=Path, required=True, metavar="FILE", help="a recording (.jsonl[.gz]) or candles (.csv[.gz])")
+    replay.add_argument("--speed", default="max", metavar="max|X", help="max (default), or X times real time")
+    replay.add_argument("--run-id", metavar="ID", help="name of the run directory (default: a time stamp)")
+    _strategy_option(replay)
+    replay.set_defaults(handler=_cmd_replay)
+
+    sim = commands.add_parser(
+        "sim", parents=[common], formatter_class=_formatter,
+        help="serve a recording as a Bitunix-like exchange on loopback",
+        description="A WebSocket server that speaks Bitunix's public protocol (connect frame, "
+        "JSON ping/pong, subscribe without ack, idle drop, rate limit) and a REST kline "
+        "endpoint, serving a recording in real time. Faults on demand, for testing.",
+        epilog="examples:\n  trio-paper sim --file recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz --port 8765\n"
+        "  trio-paper run --minutes 5 --venue-url ws://127.0.0.1:8765/public/ --rest-url http://127.0.0.1:8766",
+    )  # fmt: skip
+    sim.add_argument("--file", type=Path, required=True, metavar="FILE", help="the recording to serve")
+    sim.add_argument("--port", type=int, default=0, help="WebSocket port (0 = any free one; the URL is printed)")
+    sim.add_argument("--rest-port", type=int, default=0, help="REST port (0 = any free one)")
+    sim.add_argument("--speed", type=_positive_float, default=1.0, help="playback speed (default 1 = real time)")
+    sim.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault, e.g. drop@60 or stall@120:30 (see docs/simulator.md); repeatable")
+    sim.add_argument("--faults", type=Path, metavar="FILE", help="a fault schedule (YAML; see docs/simulator.md)")
+    sim.set_defaults(handler=_cmd_sim)
+
+    status = commands.add_parser(
+        "status", parents=[common], formatter_class=_formatter,
+        help="what the paper account holds now",
+        description="Cash, equity, position, working orders and risk state from the last "
+        "checkpoint in state/, its age, and whether a session is running.",
+        epilog="examples:\n  trio-paper status\n  trio-paper status --json\n"
+        "  trio-paper status --check    exit 0 if a session is running and checkpointing, else 1",
+    )  # fmt: skip
+    status.add_argument("--json", action="store_true", help="print JSON for scripts")
+    status.add_argument("--check", action="store_true", help="health check: exit 0 if healthy, 1 if not")
+    status.set_defaults(handler=_cmd_status)
+
+    recordings = commands.add_parser(
+        "recordings", parents=[common], formatter_class=_formatter,
+        help="build recordings", description="Build recordings for replay and the simulator.",
+    )  # fmt: skip
+    rec_commands = recordings.add_subparsers(dest="recordings_command", metavar="COMMAND", required=True)
+    fc = rec_commands.add_parser(
+        "from-candles", parents=[common], formatter_class=_formatter,
+        help="a Bitunix-format recording from real 1-minute candles",
+        description="Synthesize a recording in Bitunix's frame format from real 1-minute "
+        "candles: a kline push every 500 ms walking open → extremes → close, depth_book1 quotes "
+        "around it, price frames with the real funding rate, and a warm-up backfill of the "
+        "candles before the start. Deterministic: the same arguments give the same bytes.",
+        epilog="example:\n  trio-paper recordings from-candles \\\n"
+        "      --candles ../shared/data/candles/binance_usdm_BTCUSDT_1m.csv.gz \\\n"
+        "      --funding ../shared/data/candles/binance_usdm_BTCUSDT_funding_rate_8h.csv \\\n"
+        "      --start 2025-05-08T00:00:00Z --minutes 1440 --out recordings/day.jsonl.gz",
+    )  # fmt: skip
+    fc.add_argument("--candles", type=Path, required=True, metavar="FILE", help="1-minute OHLCV candles (CSV or CSV.gz)")
+    fc.add_argument("--start", required=True, metavar="TIME", help="first minute, ISO-8601 UTC (2025-05-08T00:00:00Z)")
+    fc.add_argument("--minutes", type=int, required=True, help="how many minutes")
+    fc.add_argument("--warmup", type=int, default=200, help="candles before --start sent as the warm-up backfill (default 200)")
+    fc.add_argument("--funding", type=Path, metavar="FILE", help="funding rates CSV (settlement time, rate as a fraction)")
+    fc.add_argument("--symbol", default="BTCUSDT", help="symbol in the frames (default BTCUSDT)")
+    fc.add_argument("--seed", type=int, default=0, help="seed for the synthesized quotes and timings (default 0)")
+    fc.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .jsonl or .jsonl.gz")
+    fc.set_defaults(handler=_cmd_from_candles)
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+# --- shared resolution ---------------------------------------------------------------------
+
+
+def home_of(args: argparse.Namespace) -> Path:
+    home = getattr(args, "home", None) or os.environ.get("TRIO_PAPER_HOME") or "."
+    return Path(home).expanduser().resolve()
+
+
+def config_of(args: argparse.Namespace) -> tuple[Config, Path | None]:
+    """The config and the file it came from (None: the built-in defaults)."""
+    explicit = getattr(args, "config", None) or os.environ.get("TRIO_PAPER_CONFIG")
+    if explicit:
+        path: Path | None = Path(explicit).expanduser()
+    else:
+        candidate = home_of(args) / "config.yaml"
+        path = candidate if candidate.exists() else None
+    return load(path), path
+
+
+def strategy_of(args: argparse.Namespace, config: Config) -> tuple[Config, Strategy[Any, Any]]:
+    """Load the strategy (``--strategy`` overrides the config; its params apply only to the
+    config's own strategy)."""
+    name = getattr(args, "strategy", None)
+    if name and name != config.strategy.name:
+        config = evolve(config, strategy={"name": name, "params": {}})
+    return config, load_strategy(config.strategy.name, config.strategy.params)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import replay
+    from .ui import progress_bar
+
+    config, _ = config_of(args)
+    config, strategy = strategy_of(args, config)
+    speed = None if args.speed == "max" else _positive_float(args.speed)
+    if not args.file.exists():
+        raise UsageError(f"{args.file}: no such file")
+    with progress_bar(f"replaying {args.file.name}") as progress:
+        result = replay(args.file, config, strategy, home_of(args), speed, progress, args.run_id)
+    if result.truncated:
+        print(f"note: {result.truncated}", file=sys.stderr)
+    rate = result.items / result.seconds if result.seconds else 0.0
+    print(
+        f"replayed {result.items:,} inputs → {result.records:,} journal records in "
+        f"{result.seconds:.1f} s ({rate:,.0f}/s)\n{result.run.path}"
+    )
+    return Exit.OK
+
+
+def _cmd_from_candles(args: argparse.Namespace) -> int:
+    from .synth import from_candles
+
+    count = from_candles(
+        args.candles, args.start, args.minutes, args.warmup, args.funding, args.symbol,
+        args.seed, args.out,
+    )  # fmt: skip
+    print(f"wrote {count:,} items to {args.out}")
+    return Exit.OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runtime.main import run_command
+
+    return run_command(args)
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from .runtime.main import sim_command
+
+    return sim_command(args)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .status import status_command
+
+    return status_command(args)
+
+
+def _fail(code: Exit, message: str) -> NoReturn:
+    print(f"trio-paper: {message}", file=sys.stderr)
+    raise SystemExit(int(code))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except (ConfigError, StrategyError, UsageError, MalformedMessage) as exc:
+        _fail(Exit.USAGE, str(exc))
+    except KeyboardInterrupt:
+        _fail(Exit.OK, "interrupted")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
