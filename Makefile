@@ -6,7 +6,7 @@ TP     := $(BIN)/trio-paper
 MINUTES ?= 10
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo test lint
+.PHONY: help install run demo test lint recordings
 
 help: ## this menu
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,3 +32,12 @@ lint: install ## ruff (with the ASYNC rules) and mypy
 
 test: lint ## lint, then the whole test suite
 	$(BIN)/pytest
+
+CANDLES := ../shared/data/candles
+recordings: install ## rebuild recordings/ from the real candles in ../shared/data
+	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
+	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
+	  --start 2025-05-08T12:29:00Z --minutes 12 --out recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
+	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
+	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
+	  --start 2025-05-08T00:00:00Z --minutes 1440 --out recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz

@@ -23,7 +23,9 @@ class Exit(enum.IntEnum):
     OK = 0  # the deadline passed, a stop was requested, or the command finished
     ERROR = 1  # an unexpected error (a bug): the log has the traceback
     USAGE = 2  # bad arguments, config, strategy or input file
-    FATAL_IO = 3  # a write or fsync failed (disk full, I/O error): state up to the last sync is safe
+    FATAL_IO = (
+        3  # a write or fsync failed (disk full, I/O error): state up to the last sync is safe
+    )
     KILLED = 4  # the kill switch stopped the session
     LOCKED = 5  # another trio-paper holds the lock on this home's state/
 
@@ -99,12 +101,31 @@ def build_parser() -> argparse.ArgumentParser:
         "exit codes: 0 deadline or requested stop; 2 bad config; 3 fatal I/O; 4 kill switch;"
         " 5 another instance is running",
     )  # fmt: skip
-    run.add_argument("--minutes", type=_positive_float, help="how long to run (default: config session.minutes)")
-    run.add_argument("--sim", action="store_true", help="trade the built-in exchange simulator on the shipped demo recording (offline)")
-    run.add_argument("--sim-file", type=Path, metavar="FILE", help="the recording --sim serves (default: the shipped demo)")
-    run.add_argument("--venue-url", metavar="URL", help="WebSocket endpoint (default: config venue.ws_url)")
-    run.add_argument("--rest-url", metavar="URL", help="REST base for backfill (default: config venue.rest_url)")
-    run.add_argument("--fresh", action="store_true", help="start a new paper account; the old state is archived, never deleted")
+    run.add_argument(
+        "--minutes", type=_positive_float, help="how long to run (default: config session.minutes)"
+    )
+    run.add_argument(
+        "--sim",
+        action="store_true",
+        help="trade the built-in exchange simulator on the shipped demo recording (offline)",
+    )
+    run.add_argument(
+        "--sim-file",
+        type=Path,
+        metavar="FILE",
+        help="the recording --sim serves (default: the shipped demo)",
+    )
+    run.add_argument(
+        "--venue-url", metavar="URL", help="WebSocket endpoint (default: config venue.ws_url)"
+    )
+    run.add_argument(
+        "--rest-url", metavar="URL", help="REST base for backfill (default: config venue.rest_url)"
+    )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start a new paper account; the old state is archived, never deleted",
+    )
     _strategy_option(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -116,12 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
         "CSV of OHLCV candles (open_time_ms or open_time, open, high, low, close, volume) is a "
         "bars-only backtest.",
         epilog="examples:\n  trio-paper replay --file runs/latest/recording.jsonl\n"
-        "  trio-paper replay --file recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz --strategy pullback\n"
+        "  trio-paper replay --strategy pullback \\\n"
+        "      --file recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz\n"
         "  trio-paper replay --file candles.csv.gz --speed 60",
     )  # fmt: skip
-    replay.add_argument("--file", type=Path, required=True, metavar="FILE", help="a recording (.jsonl[.gz]) or candles (.csv[.gz])")
-    replay.add_argument("--speed", default="max", metavar="max|X", help="max (default), or X times real time")
-    replay.add_argument("--run-id", metavar="ID", help="name of the run directory (default: a time stamp)")
+    replay.add_argument(
+        "--file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="a recording (.jsonl[.gz]) or candles (.csv[.gz])",
+    )
+    replay.add_argument(
+        "--speed", default="max", metavar="max|X", help="max (default), or X times real time"
+    )
+    replay.add_argument(
+        "--run-id", metavar="ID", help="name of the run directory (default: a time stamp)"
+    )
     _strategy_option(replay)
     replay.set_defaults(handler=_cmd_replay)
 
@@ -131,15 +163,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="A WebSocket server that speaks Bitunix's public protocol (connect frame, "
         "JSON ping/pong, subscribe without ack, idle drop, rate limit) and a REST kline "
         "endpoint, serving a recording in real time. Faults on demand, for testing.",
-        epilog="examples:\n  trio-paper sim --file recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz --port 8765\n"
-        "  trio-paper run --minutes 5 --venue-url ws://127.0.0.1:8765/public/ --rest-url http://127.0.0.1:8766",
+        epilog="examples:\n"
+        "  trio-paper sim --port 8765 --rest-port 8766 \\\n"
+        "      --file recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz\n"
+        "  trio-paper run --minutes 5 --venue-url ws://127.0.0.1:8765/public/ \\\n"
+        "      --rest-url http://127.0.0.1:8766",
     )  # fmt: skip
-    sim.add_argument("--file", type=Path, required=True, metavar="FILE", help="the recording to serve")
-    sim.add_argument("--port", type=int, default=0, help="WebSocket port (0 = any free one; the URL is printed)")
+    sim.add_argument(
+        "--file", type=Path, required=True, metavar="FILE", help="the recording to serve"
+    )
+    sim.add_argument(
+        "--port", type=int, default=0, help="WebSocket port (0 = any free one; the URL is printed)"
+    )
     sim.add_argument("--rest-port", type=int, default=0, help="REST port (0 = any free one)")
-    sim.add_argument("--speed", type=_positive_float, default=1.0, help="playback speed (default 1 = real time)")
-    sim.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault, e.g. drop@60 or stall@120:30 (see docs/simulator.md); repeatable")
-    sim.add_argument("--faults", type=Path, metavar="FILE", help="a fault schedule (YAML; see docs/simulator.md)")
+    sim.add_argument(
+        "--speed", type=_positive_float, default=1.0, help="playback speed (default 1 = real time)"
+    )
+    sim.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, e.g. drop@60 or stall@120:30 (see docs/simulator.md); repeatable",
+    )
+    sim.add_argument(
+        "--faults", type=Path, metavar="FILE", help="a fault schedule (YAML; see docs/simulator.md)"
+    )
     sim.set_defaults(handler=_cmd_sim)
 
     status = commands.add_parser(
@@ -151,14 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
         "  trio-paper status --check    exit 0 if a session is running and checkpointing, else 1",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="print JSON for scripts")
-    status.add_argument("--check", action="store_true", help="health check: exit 0 if healthy, 1 if not")
+    status.add_argument(
+        "--check", action="store_true", help="health check: exit 0 if healthy, 1 if not"
+    )
     status.set_defaults(handler=_cmd_status)
 
     recordings = commands.add_parser(
         "recordings", parents=[common], formatter_class=_formatter,
         help="build recordings", description="Build recordings for replay and the simulator.",
     )  # fmt: skip
-    rec_commands = recordings.add_subparsers(dest="recordings_command", metavar="COMMAND", required=True)
+    rec_commands = recordings.add_subparsers(
+        dest="recordings_command", metavar="COMMAND", required=True
+    )
     fc = rec_commands.add_parser(
         "from-candles", parents=[common], formatter_class=_formatter,
         help="a Bitunix-format recording from real 1-minute candles",
@@ -171,14 +224,42 @@ def build_parser() -> argparse.ArgumentParser:
         "      --funding ../shared/data/candles/binance_usdm_BTCUSDT_funding_rate_8h.csv \\\n"
         "      --start 2025-05-08T00:00:00Z --minutes 1440 --out recordings/day.jsonl.gz",
     )  # fmt: skip
-    fc.add_argument("--candles", type=Path, required=True, metavar="FILE", help="1-minute OHLCV candles (CSV or CSV.gz)")
-    fc.add_argument("--start", required=True, metavar="TIME", help="first minute, ISO-8601 UTC (2025-05-08T00:00:00Z)")
+    fc.add_argument(
+        "--candles",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="1-minute OHLCV candles (CSV or CSV.gz)",
+    )
+    fc.add_argument(
+        "--start",
+        required=True,
+        metavar="TIME",
+        help="first minute, ISO-8601 UTC (2025-05-08T00:00:00Z)",
+    )
     fc.add_argument("--minutes", type=int, required=True, help="how many minutes")
-    fc.add_argument("--warmup", type=int, default=200, help="candles before --start sent as the warm-up backfill (default 200)")
-    fc.add_argument("--funding", type=Path, metavar="FILE", help="funding rates CSV (settlement time, rate as a fraction)")
+    fc.add_argument(
+        "--warmup",
+        type=int,
+        default=200,
+        help="candles before --start sent as the warm-up backfill (default 200)",
+    )
+    fc.add_argument(
+        "--funding",
+        type=Path,
+        metavar="FILE",
+        help="funding rates CSV (settlement time, rate as a fraction)",
+    )
     fc.add_argument("--symbol", default="BTCUSDT", help="symbol in the frames (default BTCUSDT)")
-    fc.add_argument("--seed", type=int, default=0, help="seed for the synthesized quotes and timings (default 0)")
-    fc.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .jsonl or .jsonl.gz")
+    fc.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for the synthesized quotes and timings (default 0)",
+    )
+    fc.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="output .jsonl or .jsonl.gz"
+    )
     fc.set_defaults(handler=_cmd_from_candles)
     return parser
 
@@ -263,7 +344,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    from .runtime.main import sim_command
+    from .runtime.simulator import sim_command
 
     return sim_command(args)
 

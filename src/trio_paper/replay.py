@@ -102,7 +102,9 @@ def replay(
     return ReplayResult(run, items, records, seconds, truncated)
 
 
-def _recording_records(core: Core, reader: RecordingReader) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def _recording_records(
+    core: Core, reader: RecordingReader
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     for item in reader:
         yield item.t, core.on_item(item)
 
@@ -127,8 +129,7 @@ def _paced(
     wall0 = time.monotonic()
     t0: int | None = None
     count = 0
-    for t, out in records:
-        count += 1
+    for count, (t, out) in enumerate(records, start=1):
         if speed is not None:
             t0 = t if t0 is None else t0
             ahead = (t - t0) / 1000 / speed - (time.monotonic() - wall0)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+from .candles import read_candles
 from .codec import dumps
 from .inputs import (
     Backfill,
@@ -36,7 +37,6 @@ from .inputs import (
     Tick,
 )
 from .model import Bar
-from .candles import read_candles
 from .store.recording import Header, RecordingWriter
 from .times import HOUR_MS, MINUTE_MS, iso_to_ms, ms_to_iso
 from .venues import bitunix
@@ -223,8 +223,14 @@ def header(symbol: str, source: str, created: str) -> Header:
 
 
 def from_candles(
-    candles: Path, start: str, minutes: int, warmup: int, funding: Path | None, symbol: str,
-    seed: int, out: Path,
+    candles: Path,
+    start: str,
+    minutes: int,
+    warmup: int,
+    funding: Path | None,
+    symbol: str,
+    seed: int,
+    out: Path,
 ) -> int:
     """Write the recording of ``minutes`` candles from ``start``; return how many items."""
     first = iso_to_ms(start)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Self, cast
 
 
 class AppendLog:
@@ -56,7 +56,7 @@ class AppendLog:
                 self._out.close()
             self._raw.close()
 
-    def __enter__(self) -> AppendLog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: Any) -> None:

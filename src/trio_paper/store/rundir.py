@@ -55,7 +55,9 @@ def runs_root(home: Path) -> Path:
     return home / "runs"
 
 
-def new_run(home: Path, kind: str, now: datetime | None = None, run_id: str | None = None) -> RunDir:
+def new_run(
+    home: Path, kind: str, now: datetime | None = None, run_id: str | None = None
+) -> RunDir:
     """Create ``runs/<id>``: ``20261124-190512-replay`` (a suffix if that exists), or ``run_id``."""
     root = runs_root(home)
     root.mkdir(parents=True, exist_ok=True)
