@@ -12,10 +12,12 @@ import csv
 import gzip
 import io
 import itertools
+import operator
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import NoReturn
 
 from .codec import MalformedMessage
 from .model import Bar
@@ -38,16 +40,6 @@ def _parse_time_text(text: str) -> int:
     return datetime_to_ms(parsed)
 
 
-def _decimal(text: str, where: str, column: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise MalformedMessage(f"{column} is not a number: {text!r}", where) from None
-    if not value.is_finite():
-        raise MalformedMessage(f"{column} is not finite: {text!r}", where)
-    return value
-
-
 def read_candles(
     path: Path, symbol: str = "BTCUSDT", interval_ms: int | None = None
 ) -> Iterator[Bar]:
@@ -60,12 +52,13 @@ def read_candles(
     if interval_ms is None:
         steps = [b[0] - a[0] for a, b in itertools.pairwise(head)]
         interval_ms = min(steps) if steps else 60_000
-    for open_time, row, where in itertools.chain(head, rows):
-        yield _bar(symbol, interval_ms, open_time, row, where)
+    for open_time, prices, number in itertools.chain(head, rows):
+        yield _bar(symbol, interval_ms, open_time, prices, path, number)
 
 
-def _timed_rows(path: Path) -> Iterator[tuple[int, list[str], str]]:
-    """``(open time, [open, high, low, close, volume], where)`` per data row, checked in order."""
+def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int]]:
+    """``(open time, (open, high, low, close, volume), line number)`` per data row, checked in
+    order. (The line's ``where`` is only formatted for an error: a year is 525,600 rows.)"""
     with _open_text(path) as handle:
         rows = csv.reader(handle)
         try:
@@ -81,31 +74,55 @@ def _timed_rows(path: Path) -> Iterator[tuple[int, list[str], str]]:
             raise MalformedMessage(
                 "no time column (open_time_ms, open_time, timestamp)", f"{path}:1"
             )
-        price_index = [columns.index(c) for c in _PRICE_COLUMNS]
+        prices_of = operator.itemgetter(*(columns.index(c) for c in _PRICE_COLUMNS))
+        width = len(columns)
         previous: int | None = None
         for number, row in enumerate(rows, start=2):
-            where = f"{path}:{number}"
             if not row:
                 continue
-            if len(row) != len(columns):
-                raise MalformedMessage(f"{len(row)} fields, the header has {len(columns)}", where)
+            if len(row) != width:
+                raise MalformedMessage(
+                    f"{len(row)} fields, the header has {width}", f"{path}:{number}"
+                )
             try:
                 if ms_column is not None:
                     open_time = int(row[ms_column])
                 else:
                     open_time = _parse_time_text(row[text_column])  # type: ignore[index]
             except ValueError as exc:
-                raise MalformedMessage(f"bad time ({exc})", where) from None
+                raise MalformedMessage(f"bad time ({exc})", f"{path}:{number}") from None
             if previous is not None and open_time <= previous:
-                raise MalformedMessage(f"time goes backwards or repeats at {open_time}", where)
+                raise MalformedMessage(
+                    f"time goes backwards or repeats at {open_time}", f"{path}:{number}"
+                )
             previous = open_time
-            yield open_time, [row[i] for i in price_index], where
+            yield open_time, prices_of(row), number
 
 
-def _bar(symbol: str, interval_ms: int, open_time: int, row: list[str], where: str) -> Bar:
-    o, h, lo, c, v = (
-        _decimal(text, where, name) for text, name in zip(row, _PRICE_COLUMNS, strict=True)
-    )
-    if not (lo <= min(o, c) and max(o, c) <= h):
-        raise MalformedMessage(f"OHLC inconsistent: o={o} h={h} l={lo} c={c}", where)
+def _bar(
+    symbol: str, interval_ms: int, open_time: int, prices: tuple[str, ...], path: Path, number: int
+) -> Bar:
+    try:
+        o, h, lo, c, v = map(Decimal, prices)
+    except InvalidOperation:
+        _refuse_numbers(prices, f"{path}:{number}")
+    if not (o.is_finite() and h.is_finite() and lo.is_finite() and c.is_finite() and v.is_finite()):
+        _refuse_numbers(prices, f"{path}:{number}")
+    # lo <= min(o, c) and max(o, c) <= h, spelled out: four comparisons, no calls.
+    if not (lo <= o and lo <= c and o <= h and c <= h):
+        raise MalformedMessage(f"OHLC inconsistent: o={o} h={h} l={lo} c={c}", f"{path}:{number}")
+    if lo <= 0:  # the low is the smallest: every price is positive
+        raise MalformedMessage(f"prices must be > 0: l={lo}", f"{path}:{number}")
     return Bar(symbol, interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
+
+
+def _refuse_numbers(prices: tuple[str, ...], where: str) -> NoReturn:
+    """Name the first of ``prices`` that is not a finite number."""
+    for text, column in zip(prices, _PRICE_COLUMNS, strict=True):
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise MalformedMessage(f"{column} is not a number: {text!r}", where) from None
+        if not value.is_finite():
+            raise MalformedMessage(f"{column} is not finite: {text!r}", where)
+    raise AssertionError(f"{where}: every price is a finite number")

@@ -8,6 +8,7 @@ schema does not name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -16,7 +17,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 import orjson
-from cattrs.cols import list_structure_factory
+from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 from cattrs.v import transform_error
@@ -40,7 +41,14 @@ def _type_name(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _strict_decimal(value: object, _: type) -> Decimal:
+MAX_DECIMAL_EXPONENT = 30
+"""Decimals of 1e31 and more are refused: "1e999999" is a valid number that no venue sends, and
+arithmetic on it overflows the decimal context (an exception far from the frame). Tiny ones
+only underflow to zero, and a computed state may hold them: they pass."""
+
+
+def strict_decimal(value: object, _: type = Decimal) -> Decimal:
+    """A decimal from its exact text, the one way every price and size is read."""
     if type(value) is not str:
         raise TypeError(f"expected a decimal string, got {_type_name(value)} {value!r}")
     # Decimal() alone also takes " 1", "1_000", "NaN", "Infinity" and non-ASCII digits.
@@ -51,6 +59,8 @@ def _strict_decimal(value: object, _: type) -> Decimal:
             pass
         else:
             if number.is_finite():
+                if number and number.adjusted() > MAX_DECIMAL_EXPONENT:
+                    raise ValueError(f"decimal out of range: {value!r}")
                 return number
     raise ValueError(f"not a decimal number: {value!r}")
 
@@ -64,7 +74,7 @@ def _price_levels(value: object, _: type) -> list[tuple[Decimal, Decimal]]:
         try:
             if type(level) is not list or len(level) != 2:
                 raise TypeError(f"expected a [price, size] pair, got {_describe(level)}")
-            levels.append((_strict_decimal(level[0], Decimal), _strict_decimal(level[1], Decimal)))
+            levels.append((strict_decimal(level[0], Decimal), strict_decimal(level[1], Decimal)))
         except (TypeError, ValueError) as exc:
             exc.add_note(IterableValidationNote(f"@ index {index}", index, tuple))
             raise IterableValidationError("bad price level", [exc], list) from None
@@ -105,6 +115,10 @@ def _is_list(tp: Any) -> bool:
     return get_origin(tp) is list
 
 
+def _is_dict(tp: Any) -> bool:
+    return get_origin(tp) is dict
+
+
 def _is_fixed_tuple(tp: Any) -> bool:
     args = get_args(tp)
     return get_origin(tp) is tuple and bool(args) and args[-1] is not Ellipsis
@@ -115,7 +129,7 @@ def _number_decimal(value: object, _: type) -> Decimal:
         value = repr(value)
     elif type(value) is not str:
         raise TypeError(f"expected a number, got {_type_name(value)} {value!r}")
-    return _strict_decimal(value, Decimal)
+    return strict_decimal(value, Decimal)
 
 
 def _make_converter(decimal_hook: Callable[[object, type], Decimal]) -> cattrs.Converter:
@@ -136,6 +150,17 @@ def _make_converter(decimal_hook: Callable[[object, type], Decimal]) -> cattrs.C
             if type(value) is not list:
                 raise TypeError(f"expected a list, got {_describe(value)}")
             result: list[Any] = generated(value, tp)
+            return result
+
+        return hook
+
+    def dict_hook(tp: Any) -> Callable[[object, type], dict[Any, Any]]:
+        generated = mapping_structure_factory(tp, conv)
+
+        def hook(value: object, _: type) -> dict[Any, Any]:
+            if type(value) is not dict:
+                raise TypeError(f"expected an object, got {_describe(value)}")
+            result: dict[Any, Any] = generated(value, tp)
             return result
 
         return hook
@@ -169,6 +194,7 @@ def _make_converter(decimal_hook: Callable[[object, type], Decimal]) -> cattrs.C
         return hook
 
     conv.register_structure_hook_factory(_is_list, list_hook)
+    conv.register_structure_hook_factory(_is_dict, dict_hook)
     conv.register_structure_hook_factory(_is_fixed_tuple, tuple_hook)
     conv.register_structure_hook_factory(attrs.has, attrs_hook)
     conv.register_structure_hook_func(lambda tp: tp == PriceLevels, _price_levels)
@@ -191,7 +217,7 @@ def _format_exception(exc: BaseException, _: type | None) -> str:
     return str(exc)
 
 
-converter = _make_converter(_strict_decimal)
+converter = _make_converter(strict_decimal)
 """The one converter: structure with ``structure``, unstructure with ``converter.unstructure``."""
 
 config_converter = _make_converter(_number_decimal)
@@ -210,10 +236,34 @@ def structure(
     try:
         return using.structure(data, cls)
     except Exception as exc:
-        messages = transform_error(exc, path=where, format_exception=_format_exception)
+        leaves: list[BaseException] = []
+
+        def describe(leaf: BaseException, tp: type | None) -> str:
+            leaves.append(leaf)
+            return _format_exception(leaf, tp)
+
+        messages = transform_error(exc, path=where, format_exception=describe)
         message = messages[0] if messages else f"{exc} @ {where}"
         reason, _, path = message.rpartition(" @ ")
+        keyed = _key_of(leaves[0]) if leaves else None
+        if keyed is not None:  # cattrs stops at the object; name the key inside it too
+            path, reason = f"{path}.{keyed[0]}", keyed[1]
         raise MalformedMessage(reason, path) from None
+
+
+_VALIDATOR_MESSAGE = re.compile(r"'(\w+)' (must be .*)", re.DOTALL)
+"""How attrs validators word a refusal: ``'leverage' must be <= 125: 200``."""
+
+
+def _key_of(exc: BaseException) -> tuple[str, str] | None:
+    """``(key, reason)`` when ``exc`` is about one key of the object at its path."""
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError) and len(exc.extra_fields) == 1:
+        return next(iter(exc.extra_fields)), "unknown key"
+    if isinstance(exc, ValueError) and exc.args and isinstance(exc.args[0], str):
+        match = _VALIDATOR_MESSAGE.fullmatch(exc.args[0])
+        if match:
+            return match[1], match[2]
+    return None
 
 
 def loads(raw: str | bytes) -> Any:

@@ -85,6 +85,7 @@ def price_path(bar: Bar, steps: int) -> list[Decimal]:
     marks = [Decimal(0)]
     for leg in legs:
         marks.append(marks[-1] + leg / total * (steps - 1))
+    marks[-1] = Decimal(steps - 1)  # the close is the last step, even when no price moved
     vertex_steps = [0]
     for i, mark in enumerate(marks[1:], start=1):
         lowest = vertex_steps[-1] + 1
@@ -195,16 +196,18 @@ def build(
         start = warmup[0].open_time
         body = bitunix.klines_body(warmup).decode()
         yield Backfill(next_seq(), t0, "warmup", start, first.open_time, body)
-    last_t = t0
+    last_t = last_ts = t0
     for bar in _chain(first, iterator):
         if bar.interval_ms != MINUTE_MS:
             raise ValueError("recordings are built from 1-minute candles")
         for ts, raw in frames_for(bar, symbol, funding, rng):
             last_t = max(last_t, ts + 20 + rng.randrange(61))
+            last_ts = ts
             yield Frame(next_seq(), last_t, raw)
         last_bar = bar
     assert last_bar is not None
-    end = max(last_t, last_bar.close_time + grace_ms + 1)
+    # A tick at local time t closes bars at venue time t + (ts - t) of the latest frame.
+    end = max(last_t, last_bar.close_time + grace_ms + 1 + last_t - last_ts)
     yield Tick(next_seq(), end)
     yield StopRequested(next_seq(), end, "end of recording")
 

@@ -71,6 +71,8 @@ class RecordingReader:
             data = orjson.loads(self._file.readline())
         except orjson.JSONDecodeError:
             raise MalformedMessage("not a recording: the first line is not JSON", where) from None
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise MalformedMessage(f"not a recording: cannot decompress ({exc})", where) from None
         if type(data) is not dict or data.get("format") != FORMAT:
             raise MalformedMessage(f"not a recording: no {FORMAT!r} header", where)
         if data.get("version") != VERSION:
@@ -97,6 +99,7 @@ class RecordingReader:
         number = 1
         previous_seq = 0
         lines = iter(self._file)
+        prefix = f"{self.path}:"  # formatting the path once, not once a line
         while True:
             try:
                 line = next(lines)
@@ -106,7 +109,7 @@ class RecordingReader:
                 self.truncated = f"{self.path}: compressed stream ends early ({exc})"
                 return
             number += 1
-            where = f"{self.path}:{number}"
+            where = f"{prefix}{number}"
             try:
                 data = orjson.loads(line)
             except orjson.JSONDecodeError:

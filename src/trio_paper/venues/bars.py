@@ -81,6 +81,11 @@ class BarBuilder:
             self.last_closed = bar.open_time
         return accepted
 
+    def abandon(self) -> None:
+        """Forget the open bucket without closing it: its pushes stopped (a disconnect, a stall),
+        so its last values may be short of the bar's. It is fetched over REST with the gap."""
+        self.current = None
+
     def _close(self) -> Bar:
         u = self.current
         assert u is not None

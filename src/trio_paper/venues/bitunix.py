@@ -39,6 +39,7 @@ from ..model import (
     Trade,
 )
 from ..times import datetime_to_ms
+from . import bitunix_fastpath as fastpath
 
 NAME = "bitunix"
 PUBLIC_WS_URL = "wss://fapi.bitunix.com/public/"
@@ -101,12 +102,16 @@ def _op_frame(op: str, symbol: str, channels: list[str]) -> str:
 # --- frames we receive: schemas ----------------------------------------------------------------
 
 
+_POSITIVE = attrs.validators.gt(Decimal(0))
+"""For prices: a zero or negative price is a bad frame, not a price to fill orders at."""
+
+
 @attrs.frozen
 class _Kline:
-    o: Decimal
-    c: Decimal
-    h: Decimal
-    l: Decimal  # noqa: E741 - the exchange's name
+    o: Decimal = attrs.field(validator=_POSITIVE)
+    c: Decimal = attrs.field(validator=_POSITIVE)
+    h: Decimal = attrs.field(validator=_POSITIVE)
+    l: Decimal = attrs.field(validator=_POSITIVE)  # noqa: E741 - the exchange's name
     b: Decimal
     q: Decimal
 
@@ -136,7 +141,7 @@ class _DepthFrame:
 @attrs.frozen
 class _Trade:
     t: datetime
-    p: Decimal
+    p: Decimal = attrs.field(validator=_POSITIVE)
     v: Decimal
     s: Side
 
@@ -151,8 +156,8 @@ class _TradeFrame:
 
 @attrs.frozen
 class _Price:
-    ip: Decimal
-    mp: Decimal
+    ip: Decimal = attrs.field(validator=_POSITIVE)
+    mp: Decimal = attrs.field(validator=_POSITIVE)
     fr: Decimal
     ft: datetime
     nft: datetime
@@ -170,10 +175,10 @@ class _PriceFrame:
 class _Ticker:
     """Ticker data; Bitunix added ``s`` once already, so unknown keys are tolerated and counted."""
 
-    la: Decimal
-    o: Decimal
-    h: Decimal
-    l: Decimal  # noqa: E741
+    la: Decimal = attrs.field(validator=_POSITIVE)
+    o: Decimal = attrs.field(validator=_POSITIVE)
+    h: Decimal = attrs.field(validator=_POSITIVE)
+    l: Decimal = attrs.field(validator=_POSITIVE)  # noqa: E741
     b: Decimal
     q: Decimal
     r: Decimal
@@ -255,18 +260,30 @@ def parse_frame(raw: str | bytes) -> Parsed:
     ch = frame.get("ch")
     if type(ch) is not str:
         raise MalformedMessage("neither a push (ch) nor a control frame (op)")
+    # The common pushes try the fast path first; it declines (None) anything not plainly
+    # well-formed, and the strict path then accepts it or says why it is refused.
     if ch.startswith("market_kline_"):
-        return Parsed((_bar_update(structure(frame, _KlineFrame), _interval_ms(ch)),))
+        interval_ms = INTERVALS.get(ch.rpartition("_")[2])
+        update = fastpath.kline(frame, interval_ms) if interval_ms else None
+        if update is None:
+            update = _bar_update(structure(frame, _KlineFrame), _interval_ms(ch))
+        return Parsed((update,))
     if ch.startswith("mark_kline_"):
         structure(frame, _KlineFrame)
         _interval_ms(ch)
         return _NOTHING
     if ch.startswith("depth_book"):
-        return Parsed((_quote(structure(frame, _DepthFrame)),))
+        quote = fastpath.quote(frame)
+        if quote is None:
+            quote = _quote(structure(frame, _DepthFrame))
+        return Parsed((quote,))
     if ch == "trade":
         return Parsed(_trades(structure(frame, _TradeFrame)))
     if ch == "price":
-        return Parsed((_mark_price(structure(frame, _PriceFrame)),))
+        mark = fastpath.mark_price(frame)
+        if mark is None:
+            mark = _mark_price(structure(frame, _PriceFrame))
+        return Parsed((mark,))
     if ch == "ticker":
         return _parse_ticker(frame)
     if ch == "tickers":
@@ -306,6 +323,8 @@ def _level(levels: list[tuple[Decimal, Decimal]], side: str) -> tuple[Decimal, D
 def _quote(f: _DepthFrame) -> Quote:
     bid, bid_qty = _level(f.data.b, "b")
     ask, ask_qty = _level(f.data.a, "a")
+    if bid <= 0:
+        raise MalformedMessage(f"must be > 0: {bid}", "$.data.b[0]")
     if bid >= ask:
         raise MalformedMessage(f"crossed book: bid {bid} >= ask {ask}", "$.data")
     return Quote(f.symbol, f.ts, bid, bid_qty, ask, ask_qty)
@@ -353,6 +372,8 @@ def _parse_tickers(frame: dict[str, Any]) -> Parsed:
             raise MalformedMessage("required key missing", where + ".s")
         events.append(_ticker(data.s, env.ts, data))
         if None not in (data.bd, data.ak, data.bv, data.av):
+            if not 0 < data.bd < data.ak:  # as for depth frames: no fills on a broken book
+                raise MalformedMessage(f"not a book: bid {data.bd}, ask {data.ak}", where)
             events.append(Quote(data.s, env.ts, data.bd, data.bv, data.ak, data.av))
     return Parsed(tuple(events), tuple(unknown))
 
@@ -437,8 +458,8 @@ def parse_klines(raw: str | bytes, symbol: str, interval_ms: int) -> list[Bar]:
             raise MalformedMessage(f"time {open_time} is not on a bar boundary", where + ".time")
         bars.append(Bar(
             symbol, interval_ms, open_time,
-            _rest_decimal(k.open, where + ".open"), _rest_decimal(k.high, where + ".high"),
-            _rest_decimal(k.low, where + ".low"), _rest_decimal(k.close, where + ".close"),
+            _rest_price(k.open, where + ".open"), _rest_price(k.high, where + ".high"),
+            _rest_price(k.low, where + ".low"), _rest_price(k.close, where + ".close"),
             _rest_decimal(k.quoteVol, where + ".quoteVol"),
             _rest_decimal(k.baseVol, where + ".baseVol"), "rest",
         ))  # fmt: skip
@@ -452,10 +473,17 @@ def _rest_decimal(value: object, where: str) -> Decimal:
     return structure(value, Decimal, where)
 
 
+def _rest_price(value: object, where: str) -> Decimal:
+    price = _rest_decimal(value, where)
+    if price <= 0:
+        raise MalformedMessage(f"must be > 0: {price}", where)
+    return price
+
+
 def _rest_int(value: object, where: str) -> int:
     if type(value) is int:
         return value
-    if type(value) is str and value.isdigit():
+    if type(value) is str and value.isascii() and value.isdigit():  # "²".isdigit() is True
         return int(value)
     raise MalformedMessage(f"not a millisecond time: {value!r}", where)
 

@@ -12,6 +12,11 @@ import attrs
 from ..model import Bar, BarGap, BarUpdate, Connected, MarketEvent, Parsed, Pong, SubscribeResult
 from .bars import BarBuilder
 
+_CONTROL = (Connected, Pong, SubscribeResult)
+_NO_TS = (Bar, BarGap)
+"""Tuples, not ``A | B`` unions: ``isinstance`` checks a tuple about three times faster, and
+these run for every event of every frame."""
+
 
 @attrs.define
 class FeedCounts:
@@ -46,12 +51,12 @@ class MarketDecoder:
         self.counts.unknown_keys += len(parsed.unknown)
         out: list[MarketEvent] = []
         for event in parsed.events:
-            if isinstance(event, Connected | Pong | SubscribeResult):
+            if isinstance(event, _CONTROL):
                 continue  # the feed's business, not the engine's
             if event.symbol != self.symbol:
                 self.counts.other_symbols += 1
                 continue
-            if not isinstance(event, Bar | BarGap):  # venue parsers emit neither
+            if not isinstance(event, _NO_TS):  # venue parsers emit neither
                 self.skew_ms = event.ts - t
             if isinstance(event, BarUpdate):
                 if event.interval_ms == self.bars.interval_ms:

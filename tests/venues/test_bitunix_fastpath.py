@@ -1,0 +1,176 @@
+"""The hand-checked fast path of ``parse_frame`` against the strict cattrs path it shortcuts.
+
+The rule (see ``venues/bitunix_fastpath.py``): for any push, the fast path returns exactly what
+the strict path returns, or None — never an event the strict path would refuse. Compared by
+``repr``, so a decimal's exact text (``3.340`` against ``3.34``) counts too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trio_paper.codec import MalformedMessage, loads_object, structure
+from trio_paper.inputs import Frame
+from trio_paper.store.recording import RecordingReader
+from trio_paper.venues import bitunix
+from trio_paper.venues import bitunix_fastpath as fastpath
+
+KLINE: dict[str, Any] = {
+    "ch": "market_kline_1min",
+    "symbol": "BTCUSDT",
+    "ts": 1746662465653,
+    "data": {"o": "97044.5", "c": "97050.40", "h": "97050.4", "l": "97044.5", "b": "7.7405",
+             "q": "751195.91575"},
+}  # fmt: skip
+DEPTH: dict[str, Any] = {
+    "ch": "depth_book1",
+    "symbol": "BTCUSDT",
+    "ts": 1746662465656,
+    "data": {"b": [["97050.2", "1.2993"]], "a": [["97050.4", "3.340"]]},
+}
+PRICE: dict[str, Any] = {
+    "ch": "price",
+    "symbol": "BTCUSDT",
+    "ts": 1746662465660,
+    "data": {"ip": "97047.5", "mp": "97046.5", "fr": "-0.002318", "ft": "2025-05-08T00:00:00Z",
+             "nft": "2025-05-08T08:00:00.000+00:00"},
+}  # fmt: skip
+BASES = [KLINE, DEPTH, PRICE, {**KLINE, "ch": "market_kline_15min"}]
+AWKWARD: list[Any] = [
+    None, True, False, 0, 1, -1, 1.5, 2**64, "", "x", "0", "-0", "-1", "0.0", "1e3", "1E-3",
+    " 1", "1 ", "1_0", "NaN", "Infinity", "١", "²", "1e999999999", "1e30", "1e31", "0E-999999",
+    [], {}, ["1", "1"], [["1", "1"]], "2025-05-08", "2025-05-08T00:00:00", "2025-05-08T00:00Z",
+]  # fmt: skip
+
+
+def _fast(frame: dict[str, Any]) -> object | None:
+    ch = frame["ch"]
+    if ch.startswith("market_kline_"):
+        interval_ms = bitunix.INTERVALS.get(ch.rpartition("_")[2])
+        return fastpath.kline(frame, interval_ms) if interval_ms else None
+    if ch.startswith("depth_book"):
+        return fastpath.quote(frame)
+    return fastpath.mark_price(frame)
+
+
+def _strict(frame: dict[str, Any]) -> object:
+    """The strict path alone, as ``parse_frame`` takes it when the fast path declines."""
+    ch = frame["ch"]
+    if ch.startswith("market_kline_"):
+        return bitunix._bar_update(structure(frame, bitunix._KlineFrame), bitunix._interval_ms(ch))
+    if ch.startswith("depth_book"):
+        return bitunix._quote(structure(frame, bitunix._DepthFrame))
+    return bitunix._mark_price(structure(frame, bitunix._PriceFrame))
+
+
+def _agree(frame: dict[str, Any]) -> object | None:
+    """Assert the rule for ``frame``; return what the fast path gave."""
+    fast = _fast(frame)
+    try:
+        strict = _strict(frame)
+    except MalformedMessage:
+        assert fast is None, f"the fast path accepted what the strict path refuses: {frame}"
+        return None
+    assert fast is None or repr(fast) == repr(strict)
+    return fast
+
+
+@pytest.mark.parametrize("frame", BASES)
+def test_plain_pushes_take_the_fast_path(frame: dict[str, Any]) -> None:
+    assert _agree(frame) is not None
+    raw = json.dumps(frame)
+    assert repr(bitunix.parse_frame(raw).events[0]) == repr(_strict(frame))
+
+
+def test_every_push_of_the_demo_recording_takes_the_fast_path(demo_recording: Path) -> None:
+    pushes = 0
+    with RecordingReader(demo_recording) as reader:
+        for item in reader:
+            if isinstance(item, Frame):
+                frame = loads_object(item.raw)
+                if "ch" in frame:
+                    pushes += 1
+                    assert _agree(frame) is not None
+    assert pushes > 3000
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaves(v, (*path, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _leaves(v, (*path, i))]
+    return [path]
+
+
+def _edited(frame: dict[str, Any], path: tuple[Any, ...], value: Any) -> Any:
+    """A copy of ``frame`` with the value at ``path`` replaced (``...`` deletes it)."""
+    copy = json.loads(json.dumps(frame))
+    node: Any = copy
+    for key in path[:-1]:
+        node = node[key]
+    if value is ...:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize("frame", BASES)
+def test_every_leaf_replaced_by_each_awkward_value(frame: dict[str, Any]) -> None:
+    for path in _leaves(frame):
+        if path == ("ch",):
+            continue  # the channel picks the schema; parse_frame checks it is a string
+        for value in AWKWARD:
+            _agree(_edited(frame, path, value))
+
+
+@pytest.mark.parametrize("frame", BASES)
+def test_every_key_dropped_or_added(frame: dict[str, Any]) -> None:
+    for path in _leaves(frame):
+        if path != ("ch",) and not isinstance(path[-1], int):
+            _agree(_edited(frame, path, ...))
+    _agree({**frame, "extra": 1})
+    _agree({**frame, "data": {**frame["data"], "extra": "1"}})
+
+
+def test_book_levels_beyond_the_first_and_crossed_books() -> None:
+    two = [["97050.2", "1"], ["97050.1", "2"]]
+    for side in ("b", "a"):
+        _agree({**DEPTH, "data": {**DEPTH["data"], side: two}})
+        _agree({**DEPTH, "data": {**DEPTH["data"], side: []}})
+    _agree({**DEPTH, "data": {"b": [["2", "1"]], "a": [["1", "1"]]}})
+    _agree({**DEPTH, "data": {"b": [["1", "1"]], "a": [["1", "1"]]}})
+    _agree({**DEPTH, "ch": "depth_book5"})
+
+
+numberish = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.from_regex(r"-?[0-9]{1,4}(\.[0-9]{0,4})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+    st.sampled_from([x for x in AWKWARD if isinstance(x, str)]),
+)
+values = st.one_of(
+    numberish, st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=6),
+    st.datetimes().map(lambda d: d.isoformat()), st.sampled_from(AWKWARD),
+)  # fmt: skip
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> Any:
+    frame = draw(st.sampled_from(BASES))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _leaves(frame) if p != ("ch",)]
+        path = draw(st.sampled_from(paths))
+        frame = _edited(frame, path, draw(values))
+    return frame
+
+
+@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(mutated())
+def test_mutated_pushes(frame: Any) -> None:
+    _agree(frame)
