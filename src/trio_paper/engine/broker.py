@@ -10,8 +10,10 @@ Rules (each has a test with numbers checked by hand):
   is not enough), for at most ``participation`` of the volume traded since it arrived; the rest
   keeps working until filled, cancelled or expired.
 - Stop and target ride on the position and are checked on every quote, price and bar. A bar that
-  touches both fills the stop. A gap through the stop fills at the gapped price (the bar's open).
-  A trailing stop follows the best price by ``trail_pct``.
+  touches both fills the stop. A gap through the stop fills at the gapped price (the bar's open);
+  the target, a resting limit, fills at its own price. A trailing stop follows the best price by
+  ``trail_pct`` percent, and only ever in our favour.
+- Entry orders expire ``order_ttl_ms`` after they arrive; an order that flattens never expires.
 - Fees: taker on market fills and stops, maker on resting limits and targets. Funding at each
   settlement: a long pays ``qty × mark × rate``, a short receives it (and the reverse when the
   rate is negative). Isolated margin ``notional ÷ leverage``; at the liquidation price the
@@ -73,6 +75,9 @@ class Broker:
         self.settings = settings
         self.state = state
         self.emit = emit
+        self._liquidation: tuple[Decimal, bool, Decimal] | None = None
+        """The last ``liquidation_price`` with the entry and side it is for: it is checked on
+        every price while a position is open, and changes only with them."""
 
     # --- what the rest of the engine may ask ---------------------------------------------
 
@@ -120,10 +125,24 @@ class Broker:
             return m.last
         return None
 
+    def entry_price(self, side: Side, t: int, limit: Decimal | None = None) -> Decimal | None:
+        """The price an order sent now would fill at: a market order (``limit`` None) at the
+        fresh reference moved by the slippage; a limit at the reference if it crosses it (it
+        takes liquidity, see ``_fill_marketable_limit``), else at its own price."""
+        ref = self.reference(side, t)
+        if limit is None:
+            return None if ref is None else self._slipped(side, ref)
+        if ref is not None and (ref <= limit if side is Side.BUY else ref >= limit):
+            return ref
+        return limit
+
     def new_order_id(self) -> str:
-        oid = f"o{self.state.next_order}"
-        self.state.next_order += 1
-        return oid
+        """``o1``, ``o2``…, skipping any a strategy already used as its own client id."""
+        while True:
+            oid = f"o{self.state.next_order}"
+            self.state.next_order += 1
+            if oid not in self.state.used_ids:
+                return oid
 
     def knows_id(self, order_id: str) -> bool:
         return order_id in self.state.used_ids
@@ -133,12 +152,14 @@ class Broker:
     def on_quote(self, t: int, quote: Quote) -> None:
         m = self.state.market
         m.quote, m.quote_t = quote, t
-        self._observe(t, _Price.point(quote.bid, quote.ask, t))
+        if self._watching():
+            self._observe(t, _Price.point(quote.bid, quote.ask, t))
 
     def on_last(self, t: int, price: Decimal) -> None:
         m = self.state.market
         m.last, m.last_t = price, t
-        self._observe(t, _Price.point(price, price, t))
+        if self._watching():
+            self._observe(t, _Price.point(price, price, t))
 
     def on_volume(self, qty: Decimal) -> None:
         for order in self.state.orders:
@@ -149,9 +170,13 @@ class Broker:
         """A closed bar from the live feed or a candle file (never a backfilled one)."""
         m = self.state.market
         if bar.source == "csv":
+            # A candle's close is a price of its own; a live bar's close was already seen, with
+            # its receive time, as a kline push. Stamping it with ``t`` would make a bar the timer
+            # closes after the pushes stopped look fresh, and fill market orders on an old price.
             self.on_volume(bar.volume)
-        m.last, m.last_t = bar.close, t
-        self._observe(t, _Price(bar.low, bar.high, bar.low, bar.high, bar.open_time, bar.open))
+            m.last, m.last_t = bar.close, t
+        if self._watching():
+            self._observe(t, _Price(bar.low, bar.high, bar.low, bar.high, bar.open_time, bar.open))
 
     def on_mark(self, t: int, event: MarkPrice) -> None:
         m = self.state.market
@@ -168,16 +193,17 @@ class Broker:
 
     def on_clock(self, t: int) -> None:
         """Expire old orders and retry waiting market orders (a tick, or any input)."""
-        for order in list(self.state.orders):
-            if order.expires is not None and t >= order.expires:
-                self._cancel(order, "expired")
+        self._expire(t)
         self._work_market_orders(t)
 
     # --- orders ----------------------------------------------------------------------------
 
     def submit(self, t: int, order: Order) -> None:
-        """Accept a sized, checked order and try to fill it now."""
-        order.expires = t + self.settings.order_ttl_ms
+        """Accept a sized, checked order and try to fill it now.
+
+        Entries expire after the TTL; an order that flattens the position never does.
+        """
+        order.expires = None if order.reduce_only else t + self.settings.order_ttl_ms
         self.state.used_ids.append(order.id)
         self.state.orders.append(order)
         self.emit("order", **_order_fields(order))
@@ -203,7 +229,15 @@ class Broker:
 
     # --- the rules ---------------------------------------------------------------------------
 
+    def _watching(self) -> bool:
+        """Whether a price can change anything: a position to protect, an order to work or
+        expire, a stale span to end. Flat with no orders, ``_observe`` would do nothing, so it
+        is not called (nor its ``_Price`` built): that is most prices, most of the time."""
+        s = self.state
+        return bool(s.orders) or bool(s.position.qty) or s.market.stale_since is not None
+
     def _observe(self, t: int, price: _Price) -> None:
+        self._expire(t)  # an expired order must not fill, tick or no tick (a bars-only replay)
         if self.state.position.qty:
             self._protect(t, price)
         self._check_liquidation(t, None)
@@ -212,8 +246,17 @@ class Broker:
                 self._work_limit(t, order, price)
         self._work_market_orders(t)
 
+    def _expire(self, t: int) -> None:
+        for order in list(self.state.orders):
+            if order.expires is not None and t >= order.expires:
+                self._cancel(order, "expired")
+
     def _work_market_orders(self, t: int) -> None:
         m = self.state.market
+        if m.stale_since is not None and self.reference(Side.BUY, t) is not None:
+            # The span ends when prices are fresh again, even if the order that waited is gone.
+            self.emit("feed", event="quote_fresh", stale_ms=t - m.stale_since)
+            m.stale_since = None
         for order in [o for o in self.state.orders if o.kind == "market"]:
             if order.reduce_only and not self.state.position.qty:
                 self._cancel(order, "position already flat")
@@ -229,9 +272,6 @@ class Broker:
                         quote_age_ms=(t - m.quote_t) if m.quote is not None else None,
                     )
                 continue
-            if m.stale_since is not None:
-                self.emit("feed", event="quote_fresh", stale_ms=t - m.stale_since)
-                m.stale_since = None
             qty = order.remaining
             if order.reduce_only:
                 qty = min(qty, abs(self.state.position.qty))
@@ -278,11 +318,8 @@ class Broker:
             self._exit(t, exit_side, self._slipped(exit_side, at), "taker", reason)
             return
         if p.target is not None and (best > p.target if long else best < p.target):
-            gapped = price.open is not None and (
-                price.open > p.target if long else price.open < p.target
-            )
-            at = price.open if gapped and price.open is not None else p.target
-            self._exit(t, exit_side, at, "maker", "target")
+            # A resting take-profit fills at its price, even when a bar opens beyond it.
+            self._exit(t, exit_side, p.target, "maker", "target")
             return
         if p.trail_pct is not None:
             p.best = best if p.best is None else (max(p.best, best) if long else min(p.best, best))
@@ -310,11 +347,18 @@ class Broker:
         p = self.state.position
         if not p.qty:
             return None
+        long = p.qty > 0
+        cached = self._liquidation
+        if cached is not None and cached[0] == p.entry and cached[1] == long:
+            return cached[2]
         lev = Decimal(1) / self.settings.leverage
         mm = self.settings.maintenance_margin
-        if p.qty > 0:
-            return self._round_tick(p.entry * (1 - lev + mm), down=False)
-        return self._round_tick(p.entry * (1 + lev - mm), down=True)
+        if long:
+            price = self._round_tick(p.entry * (1 - lev + mm), down=False)
+        else:
+            price = self._round_tick(p.entry * (1 + lev - mm), down=True)
+        self._liquidation = (p.entry, long, price)
+        return price
 
     def _check_liquidation(self, t: int, mark: Decimal | None) -> None:
         p = self.state.position
@@ -326,12 +370,15 @@ class Broker:
             return
         if (p.qty > 0 and price <= liq) or (p.qty < 0 and price >= liq):
             side = Side.SELL if p.qty > 0 else Side.BUY
+            # Charged before the exit, so the trade's exit record (fees, net) and the day's
+            # realized loss include it.
             penalty = abs(p.qty) * liq * self.settings.maintenance_margin
-            self._exit(t, side, liq, "taker", "liquidation")
             account = self.state.account
             account.cash -= penalty
             account.fees += penalty
+            p.fees += penalty
             self.emit("fee", reason="liquidation", amount=penalty)
+            self._exit(t, side, liq, "taker", "liquidation")
 
     def _charge_funding(self, event: MarkPrice) -> None:
         p = self.state.position
@@ -424,6 +471,9 @@ class Broker:
             held_ms=t - p.opened,
         )
         self.state.position = Position(trade=p.trade)
+        for order in list(self.state.orders):
+            if not order.reduce_only and order.filled > 0:  # the rest of this trade's entry
+                self._cancel(order, "its trade closed")
 
     def _cancel(self, order: Order, reason: str) -> None:
         self.state.orders = [o for o in self.state.orders if o is not order]
@@ -437,11 +487,12 @@ class Broker:
 
     def _round_tick(self, price: Decimal, down: bool) -> Decimal:
         tick = self.settings.tick_size
-        return (price / tick).to_integral_value(ROUND_FLOOR if down else ROUND_CEILING) * tick
+        steps = (price / tick).to_integral_value(ROUND_FLOOR if down else ROUND_CEILING)
+        return (steps * tick).quantize(tick)  # on the tick's exponent: 90500.0, never 9.0500E+5
 
     def _floor_lot(self, qty: Decimal) -> Decimal:
         lot = self.settings.lot_step
-        return (qty / lot).to_integral_value(ROUND_FLOOR) * lot
+        return ((qty / lot).to_integral_value(ROUND_FLOOR) * lot).quantize(lot)
 
 
 def _order_fields(order: Order) -> dict[str, Any]:

@@ -41,6 +41,8 @@ class EngineState:
     feed_down_since: int | None = None
     started: bool = False
     ended: bool = False
+    t: int = 0
+    """The time of the last input handled: a restored engine carries on from it."""
 
 
 def broker_settings(config: Config) -> BrokerSettings:
@@ -79,7 +81,7 @@ class Engine:
             strategy.restore(state.strategy)
         self.broker = Broker(broker_settings(config), state.broker, self._emit)
         self.risk = Risk(risk_settings(config), state.risk, self.broker, self._emit)
-        self.t = 0
+        self.t = state.t
         self._wants_quotes = type(strategy).on_quote is not Strategy.on_quote
         self.history_intents = 0
         """Entries asked for on history bars since the last look: refused, reported in bulk."""
@@ -183,18 +185,19 @@ class Engine:
         if live:
             self.broker.on_bar(t, bar)
         self.risk.check_limits(t)
+        equity = self.broker.equity()  # the record's and the view's: nothing in between moves it
         self._emit(
             "bar", open_time=bar.open_time, open=bar.open, high=bar.high, low=bar.low,
-            close=bar.close, volume=bar.volume, source=bar.source, equity=self.broker.equity(),
+            close=bar.close, volume=bar.volume, source=bar.source, equity=equity,
             position=self.broker.position.qty,
         )  # fmt: skip
-        self._ask_strategy(t, self.strategy.on_bar, bar, live)
+        self._ask_strategy(t, self.strategy.on_bar, bar, live, equity)
         self.risk.check_limits(t)
 
     # --- internals -------------------------------------------------------------------------------
 
     def _advance(self, t: int) -> None:
-        self.t = t
+        self.t = self.state.t = t
         self.risk.on_time(t)
 
     def _bar_volume(self, update: BarUpdate) -> None:
@@ -206,19 +209,23 @@ class Engine:
             self.broker.on_volume(delta)
             m.bar_volume = update.volume
 
-    def _view(self, t: int, live: bool) -> View:
+    def _view(self, t: int, live: bool, equity: Decimal | None = None) -> View:
         p = self.broker.position
+        if equity is None:
+            equity = self.broker.equity()
         return View(
-            t=t, position=p.qty, entry=p.entry if p.qty else None, equity=self.broker.equity(),
+            t=t, position=p.qty, entry=p.entry if p.qty else None, equity=equity,
             quote=self.state.broker.market.quote, tick_size=self.config.instrument.tick_size,
             live=live,
         )  # fmt: skip
 
-    def _ask_strategy(self, t: int, handler: Any, event: Any, live: bool) -> None:
+    def _ask_strategy(
+        self, t: int, handler: Any, event: Any, live: bool, equity: Decimal | None = None
+    ) -> None:
         if self.state.strategy_disabled:
             return
         try:
-            intents: Sequence[object] = handler(event, self._view(t, live))
+            intents: Sequence[object] = handler(event, self._view(t, live, equity))
         except Exception as exc:
             self._strategy_failed(t, exc)
             return

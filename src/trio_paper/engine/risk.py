@@ -114,7 +114,9 @@ class Risk:
         risk_pct = intent.risk_pct if intent.risk_pct is not None else cfg.risk_pct
         if risk_pct > cfg.max_risk_pct:
             return f"risk {risk_pct}% is over the per-trade cap of {cfg.max_risk_pct}%"
-        entry = intent.price if intent.kind == "limit" else broker.reference(intent.side, t)
+        # Sized at the price the entry will fill at — slippage included, and the market price
+        # for a limit that crosses on arrival — so the caps hold at the fill.
+        entry = broker.entry_price(intent.side, t, intent.price)
         if entry is None:
             return "no fresh price to size against"
         stop = intent.stop
@@ -130,6 +132,7 @@ class Risk:
         qty = equity * risk_pct / HUNDRED / distance
         qty = min(qty, equity * cfg.max_leverage / entry, cfg.max_notional / entry)
         qty = (qty / cfg.lot_step).to_integral_value(ROUND_FLOOR) * cfg.lot_step
+        qty = qty.quantize(cfg.lot_step)  # 10.0000 in the journal, not 1E+1
         notional = qty * entry
         if qty <= 0 or notional < cfg.min_notional:
             return (
@@ -211,4 +214,4 @@ class Risk:
 
     def _tick(self, price: Decimal) -> Decimal:
         tick = self.settings.tick_size
-        return (price / tick).to_integral_value() * tick
+        return ((price / tick).to_integral_value() * tick).quantize(tick)

@@ -26,7 +26,9 @@ def load(spec: str, params: dict[str, Any]) -> Strategy[Any, Any]:
         raise StrategyError(f"strategy {spec}: {exc.where}: {exc.reason}") from None
     except (TypeError, ValueError) as exc:
         raise StrategyError(f"strategy {spec}: bad params: {exc}") from None
-    return cls(checked)
+    strategy = cls(checked)
+    strategy.spec = spec
+    return strategy
 
 
 def _import(spec: str) -> type[Strategy[Any, Any]]:
@@ -38,8 +40,10 @@ def _import(spec: str) -> type[Strategy[Any, Any]]:
         )
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise StrategyError(f"strategy {spec}: cannot import {module_name} ({exc})") from None
+    except Exception as exc:  # not found, or the module itself fails: a syntax error, a raise
+        raise StrategyError(
+            f"strategy {spec}: cannot import {module_name} ({type(exc).__name__}: {exc})"
+        ) from None
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise StrategyError(f"strategy {spec}: {attr} is not a trio_paper Strategy subclass")

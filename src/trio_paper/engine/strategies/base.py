@@ -34,7 +34,8 @@ class View:
     def price(self, value: float | Decimal) -> Decimal:
         """A computed price (an indicator is a float) on the instrument's tick grid."""
         steps = (Decimal(repr(value)) if isinstance(value, float) else value) / self.tick_size
-        return steps.to_integral_value(ROUND_HALF_EVEN) * self.tick_size
+        # quantize: a whole number of ticks can come out as 1.000E+4; the journal wants 1000.0
+        return (steps.to_integral_value(ROUND_HALF_EVEN) * self.tick_size).quantize(self.tick_size)
 
 
 @attrs.frozen
@@ -58,6 +59,9 @@ class Strategy(Generic[P, S]):
     Params: ClassVar[type[Any]] = NoParams
     State: ClassVar[type[Any]] = NoState
 
+    spec: str | None = None
+    """Set by ``load``: the name or ``package.module:Class`` it was loaded by."""
+
     def __init__(self, params: P) -> None:
         self.params = params
         self.state: S = self.State()
@@ -80,4 +84,6 @@ class Strategy(Generic[P, S]):
         self.state = structure(data, self.State, "$.strategy")
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "params": converter.unstructure(self.params)}
+        """How to build this strategy again: ``name`` is what ``load`` was given (a built-in's
+        name or a dotted path), so a manifest is enough to recover a run."""
+        return {"name": self.spec or self.name, "params": converter.unstructure(self.params)}

@@ -36,7 +36,7 @@ class State:
 
 
 class EmaCross(Strategy[Params, State]):
-    """Reverses on every cross once ``slow`` bars have been seen."""
+    """Reverses on every cross once its warm-up (``3 × slow`` bars) has been seen."""
 
     name = "ema_cross"
     Params = Params
@@ -53,7 +53,7 @@ class EmaCross(Strategy[Params, State]):
         s.slow = close if s.slow is None else s.slow + 2 / (p.slow + 1) * (close - s.slow)
         s.bars += 1
         trend = (s.fast > s.slow) - (s.fast < s.slow)
-        crossed = s.bars > p.slow and trend != 0 and s.trend not in (0, trend)
+        crossed = s.bars > self.warmup_bars and trend != 0 and s.trend not in (0, trend)
         if trend != 0:
             s.trend = trend
         if not crossed:

@@ -57,7 +57,7 @@ class Pullback(Strategy[Params, State]):
 
     @property
     def warmup_bars(self) -> int:
-        return self.params.trend_ema * 3
+        return max(self.params.trend_ema * 3, self.params.breakout_bars)
 
     def on_bar(self, bar: Bar, view: View) -> Sequence[Intent]:
         p, s = self.params, self.state
@@ -68,9 +68,7 @@ class Pullback(Strategy[Params, State]):
             else max(high - low, abs(high - s.prev_close), abs(low - s.prev_close))
         )
         # Signals compare this bar with the state before it.
-        side = (
-            self._signal(high, low, close) if s.bars >= max(p.trend_ema, p.breakout_bars) else None
-        )
+        side = self._signal(high, low, close) if s.bars >= self.warmup_bars else None
         s.trend = _ema(s.trend, close, p.trend_ema)
         s.pull = _ema(s.pull, close, p.pullback_ema)
         s.atr = true_range if s.atr is None else s.atr + (true_range - s.atr) / p.atr_period
