@@ -1,11 +1,42 @@
-"""What a run leaves for people: ``summary.json`` and ``summary.html``."""
+"""What a run leaves for people: ``summary.json`` (metrics) and ``summary.html`` (the page).
+
+Both come from one streaming pass over the journal, so a year of bars reports in flat memory.
+``summary.json`` is a function of ``events.jsonl`` alone: the same journal gives the same bytes.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..store.files import atomic_write
 from ..store.rundir import RunDir
+from .digest import Digest
+from .page import render_page
+
+__all__ = ["read_manifest", "summarize", "write_reports"]
+
+
+def summarize(events: Path) -> tuple[dict[str, Any], Digest]:
+    """Digest the journal at ``events``: the ``summary.json`` object and what the page needs."""
+    digest = Digest().read(events)
+    return digest.metrics.summary(), digest
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The run's manifest, or ``{}`` if it is missing or unreadable (the page says less)."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_reports(run: RunDir) -> None:
     """Write ``summary.json`` and ``summary.html`` from the run's journal and manifest."""
-    # Placeholder until report/summary.py and report/html.py land.
-    run.summary_json.write_text("{}\n")
+    summary, digest = summarize(run.events)
+    atomic_write(run.summary_json, orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    page = render_page(summary, digest, read_manifest(run.manifest))
+    atomic_write(run.summary_html, page.encode("utf-8"))

@@ -1,0 +1,255 @@
+"""One streaming pass over a journal: the metrics, the chart series, the trades, the tail.
+
+Nothing here grows with the journal: series are bucketed, trades and incidents keep a head and a
+tail, and the journal's own tail is a short deque. A year of 1-minute bars digests in flat memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from contextlib import suppress
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from ..codec import MalformedMessage
+from ..store.journal import read_journal
+from ..times import DAY_MS
+from .metrics import Metrics, Record
+from .series import Downsampled, Markers, TimeAxis
+
+TAIL = 50
+TRADES_HEAD = 250
+TRADES_TAIL = 250
+INCIDENTS = 100
+SPANS = 500
+ZERO = Decimal(0)
+T = TypeVar("T")
+
+
+@attrs.frozen
+class TradeRow:
+    """One closed trade, as the table shows it (decimals as the journal wrote them)."""
+
+    trade: int
+    side: str  # "long" or "short"
+    opened: int
+    closed: int
+    size: str
+    entry: str
+    exit: str
+    pnl: str
+    fees: str
+    funding: str
+    net: str
+    reason: str
+    held_ms: int
+
+
+@attrs.frozen
+class Span:
+    """A stretch the charts shade: the feed down (``feed``) or entries halted (``halt``)."""
+
+    start: int
+    end: int
+    kind: str
+    why: str
+
+
+@attrs.frozen
+class Incident:
+    """A feed, risk or strategy event worth a line in the page's timeline."""
+
+    ts: int
+    kind: str
+    text: str
+
+
+class Bounded(Generic[T]):
+    """The first ``head`` and the last ``tail`` items of a stream, and how many there were."""
+
+    def __init__(self, head: int, tail: int) -> None:
+        self.head: list[T] = []
+        self.tail: deque[T] = deque(maxlen=tail)
+        self.limit = head
+        self.count = 0
+
+    def add(self, item: T) -> None:
+        self.count += 1
+        if len(self.head) < self.limit:
+            self.head.append(item)
+        else:
+            self.tail.append(item)
+
+    @property
+    def skipped(self) -> int:
+        return self.count - len(self.head) - len(self.tail)
+
+
+class Digest:
+    """Everything the report needs from a journal, gathered in one pass with ``add``."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics()
+        self.axis: TimeAxis | None = None
+        self.price: Downsampled | None = None
+        self.equity: Downsampled | None = None
+        self.markers: Markers | None = None
+        self.trades = Bounded[TradeRow](TRADES_HEAD, TRADES_TAIL)
+        self.incidents = Bounded[Incident](INCIDENTS, 0)
+        self.spans = Bounded[Span](SPANS, 0)
+        self.open_spans: dict[str, tuple[int, str]] = {}
+        self.tail: deque[Record] = deque(maxlen=TAIL)
+        self.position = ZERO
+        self.trade_side = ""
+        self.trade_size = ZERO
+
+    def read(self, path: Path) -> Digest:
+        """Digest the journal at ``path``; an unreadable line ends it, noted as an error."""
+        try:
+            self.add_all(read_journal(path))
+        except FileNotFoundError:
+            self.metrics.journal_error = f"{path.name}: missing"
+        except MalformedMessage as exc:
+            line = exc.where.rpartition(":")[2]
+            self.metrics.journal_error = f"{path.name} line {line}: {exc.reason}"
+        return self
+
+    def closed_spans(self) -> list[Span]:
+        """The shaded stretches, with any still open at the journal's end closed there."""
+        last = self.metrics.last_ts
+        still_open = [
+            Span(start, last, kind, why)
+            for kind, (start, why) in sorted(self.open_spans.items())
+            if last is not None and len(self.spans.head) < SPANS
+        ]
+        return [*self.spans.head, *still_open]
+
+    def add_all(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.add(record)
+
+    def add(self, record: Record) -> None:
+        self.metrics.add(record)
+        self.tail.append(record)
+        with suppress(KeyError, TypeError, ValueError, InvalidOperation):
+            self._chart(record)  # a record it cannot read is counted by the metrics
+
+    def _ensure_series(self) -> tuple[TimeAxis, Downsampled, Downsampled, Markers]:
+        if self.axis is None or self.price is None or self.equity is None or self.markers is None:
+            step = self.metrics.interval_ms
+            self.axis = TimeAxis(step, max(DAY_MS, 60 * step))
+            self.price, self.equity = Downsampled(step), Downsampled(step)
+            self.markers = Markers(step)
+        return self.axis, self.price, self.equity, self.markers
+
+    def _chart(self, r: Record) -> None:
+        kind = r["type"]
+        if kind == "bar":
+            if not self.metrics.in_session(r):
+                return
+            axis, price, equity, _ = self._ensure_series()
+            t = r["open_time"] + self.metrics.interval_ms
+            cut = axis.advance(t)
+            x = axis.x(t)
+            price.add(x, float(r["close"]), new_segment=cut)
+            equity.add(x, float(r["equity"]), new_segment=cut)
+        elif kind == "fill":
+            self._fill(r)
+        elif kind == "exit":
+            self._exit(r)
+        elif kind == "session_start":
+            self.position = Decimal(r["position"])
+            self.trade_side = "long" if self.position > 0 else "short" if self.position else ""
+            self.trade_size = abs(self.position)
+        elif kind in ("feed", "risk", "strategy"):
+            self._incident(r)
+            self._span(r)
+
+    def _fill(self, r: Record) -> None:
+        before, after = self.position, Decimal(r["position"])
+        self.position = after
+        if not before and after:
+            self.trade_side = "long" if after > 0 else "short"
+        role = "entry" if abs(after) > abs(before) else "exit"
+        self.trade_size = max(self.trade_size, abs(after))
+        axis, _, _, markers = self._ensure_series()
+        t = r["ts"]
+        markers.add(axis.x(t), t, str(r["price"]), str(r["side"]), role, str(r["qty"]))
+
+    def _exit(self, r: Record) -> None:
+        row = TradeRow(
+            trade=r["trade"], side=self.trade_side, opened=r["opened"], closed=r["ts"],
+            size=_text(self.trade_size), entry=r["entry"], exit=r["price"], pnl=r["pnl"],
+            fees=r["fees"], funding=r["funding"], net=r["net"], reason=str(r["reason"]),
+            held_ms=r["held_ms"],
+        )  # fmt: skip
+        self.trades.add(row)
+        self.trade_size = ZERO
+
+    def _span(self, r: Record) -> None:
+        kind, event, ts = r["type"], r.get("event"), r["ts"]
+        if kind == "feed" and event in ("disconnected", "stale"):
+            self.open_spans.setdefault("feed", (ts, f"feed {event}"))
+        elif kind == "risk" and event in ("halt", "kill"):
+            why = f"entries halted: {r.get('reason')}" if event == "halt" else "kill switch"
+            self.open_spans.setdefault("halt", (ts, why))
+        elif (kind, event) in (("feed", "recovered"), ("risk", "resumed")):
+            opened = self.open_spans.pop("feed" if kind == "feed" else "halt", None)
+            if opened is not None:
+                self.spans.add(Span(opened[0], ts, "feed" if kind == "feed" else "halt", opened[1]))
+
+    def _incident(self, r: Record) -> None:
+        event = r.get("event")
+        if r["type"] == "feed":
+            quiet_backfill = r.get("reason") == "warmup" and r.get("error") is None
+            if event in ("connected", "subscribed") or (event == "backfilled" and quiet_backfill):
+                return
+            text = _feed_text(r)
+        elif r["type"] == "risk":
+            if event == "new_day":
+                return
+            text = {
+                "halt": f"entries halted: {r.get('reason')}",
+                "resumed": f"entries resumed (was: {r.get('reason')})",
+                "kill": f"kill switch ({r.get('source')}): cancelled, flattened, stopped",
+            }.get(str(event), str(event))
+        else:
+            text = f"strategy raised {r.get('error')}" + (
+                " — disabled" if r.get("disabled") else ""
+            )
+        self.incidents.add(Incident(r["ts"], f"{r['type']}", text))
+
+
+def _feed_text(r: Record) -> str:
+    event = r.get("event")
+    if event == "disconnected":
+        return f"disconnected: {r.get('reason')}"
+    if event == "stale":
+        return f"stale: no message for {_ms(r.get('silent_ms'))}"
+    if event == "recovered":
+        return f"recovered after {_ms(r.get('down_ms'))}"
+    if event == "gap":
+        return f"{r.get('bars')} bars missing"
+    if event == "backfilled" and r.get("error") is not None:
+        return f"backfill ({r.get('reason')}) failed: {r.get('error')}"
+    if event == "backfilled":
+        return f"backfilled {r.get('bars')} of {r.get('received')} bars ({r.get('reason')})"
+    if event == "quote_stale":
+        return f"order {r.get('order')} waits: no fresh price"
+    if event == "quote_fresh":
+        return f"price fresh again after {_ms(r.get('stale_ms'))}"
+    return str(event)
+
+
+def _ms(value: Any) -> str:
+    if isinstance(value, int):
+        return f"{value / 1000:g} s"
+    return "?"
+
+
+def _text(value: Decimal) -> str:
+    return format(value, "f")
