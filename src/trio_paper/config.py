@@ -7,15 +7,18 @@ spells out with a comment per key. Secrets never live here: see ``secrets.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import attrs
+import cattrs
 import yaml
 from attrs.validators import ge, gt, in_, le
 
-from .codec import MalformedMessage, config_converter, structure
+from .codec import MalformedMessage, config_converter, converter, structure
+from .secrets import is_secret_name
 from .venues import bitunix
 
 D = Decimal
@@ -32,6 +35,13 @@ class VenueConfig:
     rest_url: str = bitunix.REST_URL
     symbol: str = "BTCUSDT"
     interval: str = attrs.field(default="1min", validator=in_(list(bitunix.REST_INTERVALS)))
+    # Secrets: from the environment only (``with_env_secrets``), never shown or saved in clear.
+    api_key: str | None = attrs.field(
+        default=None, repr=False, metadata={"secret": True, "env": "BITUNIX_API_KEY"}
+    )
+    api_secret: str | None = attrs.field(
+        default=None, repr=False, metadata={"secret": True, "env": "BITUNIX_API_SECRET"}
+    )
 
 
 @attrs.frozen
@@ -123,10 +133,63 @@ class Config:
     logging: LogConfig = attrs.Factory(LogConfig)
 
 
+def _masking(cls: type, conv: cattrs.Converter) -> Any:
+    """Unstructure ``cls`` with its secret fields as ``***`` when set: never saved in clear."""
+    secret = [f.name for f in attrs.fields(cls) if f.metadata.get("secret")]
+
+    def unstructure(value: Any) -> dict[str, Any]:
+        data = {f.name: conv.unstructure(getattr(value, f.name)) for f in attrs.fields(cls)}
+        for name in secret:
+            if data[name] is not None:
+                data[name] = "***"
+        return data
+
+    return unstructure
+
+
+for _conv in (converter, config_converter):
+    _conv.register_unstructure_hook(VenueConfig, _masking(VenueConfig, _conv))
+
+
+def refuse_secrets(data: object, source: str, path: str = "") -> None:
+    """A secret-looking key with a value anywhere in a config file is a ``ConfigError``."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            dotted = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and is_secret_name(key) and value not in (None, "", [], {}):
+                fields = attrs.fields_dict(VenueConfig)
+                env = fields[key].metadata.get("env") if path == "venue" and key in fields else None
+                where = f"the environment variable {env}" if env else "an environment variable"
+                raise ConfigError(
+                    f"{source}: {dotted} looks like a secret, and secrets never go in a config "
+                    f"file; set {where} instead, or put it in <home>/.env (see .env.example)"
+                )
+            refuse_secrets(value, source, dotted)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            refuse_secrets(value, source, f"{path}[{index}]")
+
+
+def with_env_secrets(config: Config, environ: Mapping[str, str]) -> Config:
+    """``config`` with its secret fields set from the environment variables they name."""
+    values = {
+        f.name: environ[f.metadata["env"]].strip()
+        for f in attrs.fields(VenueConfig)
+        if f.metadata.get("env") and environ.get(f.metadata["env"], "").strip()
+    }
+    return evolve(config, venue=values) if values else config
+
+
 def from_dict(data: object, source: str) -> Config:
     """Structure a parsed config; errors name ``source`` and the dotted key."""
     if data is None:
         data = {}
+    if isinstance(data, dict):  # a section whose keys are all commented out reads as null
+        data = {name: {} if value is None else value for name, value in data.items()}
+    refuse_secrets(data, source)
+    if isinstance(data, dict) and isinstance(data.get("venue"), dict):
+        secret = [f.name for f in attrs.fields(VenueConfig) if f.metadata.get("secret")]
+        data = {**data, "venue": {k: v for k, v in data["venue"].items() if k not in secret}}
     try:
         return structure(data, Config, "$", using=config_converter)
     except MalformedMessage as exc:

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import IO, Any, Self, cast
 
+from ..scrub import scrub_bytes
+
 
 class AppendLog:
     def __init__(self, path: Path, create: bool) -> None:
@@ -21,8 +23,9 @@ class AppendLog:
         if self.gz and not create:
             raise ValueError(f"{path}: appending to a gzipped file is not supported")
         self._raw: IO[bytes] = path.open("wb" if create else "ab")
+        # No file name and no time in the gzip header: the same lines give the same bytes.
         self._out = (
-            cast(IO[bytes], gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0))
+            cast(IO[bytes], gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", mtime=0))
             if self.gz
             else self._raw
         )
@@ -30,8 +33,8 @@ class AppendLog:
         self.pending = 0
 
     def write_line(self, line: bytes) -> None:
-        """Buffer one line; ``line`` has no newline."""
-        self._buffer.append(line)
+        """Buffer one line, scrubbed of secrets; ``line`` has no newline."""
+        self._buffer.append(scrub_bytes(line))
         self._buffer.append(b"\n")
         self.pending += 1
 

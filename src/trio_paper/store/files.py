@@ -15,16 +15,23 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Create ``path`` with ``data`` and fsync it (not its directory)."""
+    # A file a crash left (the same pid: 1 in a container) would keep its old mode.
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, rename it over ``path``, fsync
     the directory. A crash leaves the old file or the new one, never a mix."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_synced(temporary, data, mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

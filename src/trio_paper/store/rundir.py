@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from ..codec import dumps
+from ..scrub import scrub_bytes
 from .files import atomic_write, private_dir
 
 
@@ -48,7 +49,7 @@ class RunDir:
         return self.path / "summary.html"
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write(self.manifest, dumps(manifest) + b"\n")
+        atomic_write(self.manifest, scrub_bytes(dumps(manifest)) + b"\n")
 
 
 def runs_root(home: Path) -> Path:
@@ -63,7 +64,7 @@ def new_run(
     root.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
         path = root / run_id
-        path.mkdir()
+        path.mkdir(exist_ok=True)  # a start killed before its manifest left it empty
         return RunDir(path)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
