@@ -1,0 +1,104 @@
+"""The frames the simulated exchange writes itself, and the broken ones its faults send.
+
+The control frames copy ``shared/data/bitunix/PROTOCOL.md`` byte for byte in shape.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..codec import dumps
+from ..venues import bitunix
+
+CONNECT = '{"op":"connect","data":{"result":true}}'
+
+_DEPTH_CHANNELS = frozenset({"depth_books", "depth_book1", "depth_book5", "depth_book15"})
+_PLAIN_CHANNELS = _DEPTH_CHANNELS | {"trade", "ticker", "tickers", "price"}
+_KLINE_INTERVALS = frozenset(bitunix.INTERVALS) | {"1month"}
+
+GARBAGE: tuple[str | bytes, ...] = (
+    '{"ch":"market_kline_1min","symbol":"BTCUSDT","ts":17',
+    b"\xff\xfe\xc3\x28 not UTF-8 \x80",
+)
+"""Text that is cut-off JSON, and a binary frame that is not UTF-8, in turn."""
+
+EXTRA_FIELD = "sim_extra"
+
+
+def is_channel(ch: str) -> bool:
+    """A Bitunix public channel name (``market_kline_1m`` is not one)."""
+    for prefix in ("market_kline_", "mark_kline_"):
+        if ch.startswith(prefix):
+            return ch.removeprefix(prefix) in _KLINE_INTERVALS
+    return ch in _PLAIN_CHANNELS
+
+
+def pong(echo: object, opened_s: int) -> str:
+    """The answer to ``{"op":"ping","ping":S}``: ``S`` back, and the second the socket opened."""
+    return dumps({"op": "ping", "pong": echo, "ping": opened_s}).decode()
+
+
+def unsubscribe_ack(ts: int) -> str:
+    return dumps({"op": "unsubscribe", "ts": ts, "data": "success"}).decode()
+
+
+def refusal(limit: int) -> str:
+    """What a subscribe past the channel limit gets (the first ``limit`` keep streaming)."""
+    data = {"msg": f"subscribe channel > {limit}", "nonce": "", "result": False}
+    return dumps({"op": "subscribe", "data": data}).decode()
+
+
+def empty_depth(ch: str, symbol: str, ts: int) -> str:
+    """The one frame an unknown symbol gets: a depth frame of empty levels."""
+    channel = ch if ch in _DEPTH_CHANNELS else "depth_book1"
+    data = {"b": [["", ""]], "a": [["", ""]]}
+    return dumps({"ch": channel, "symbol": symbol, "ts": ts, "data": data}).decode()
+
+
+def garbage(count: int) -> list[str | bytes]:
+    return [GARBAGE[i % len(GARBAGE)] for i in range(count)]
+
+
+def invalid_copy(push: dict[str, Any], variant: int) -> dict[str, Any]:
+    """A copy of ``push`` that breaks the schema: variant 0 turns the first price or size into
+    a JSON number, variant 1 deletes a key."""
+    broken = copy.deepcopy(push)
+    if variant % 2 == 0 and _numberize(broken, "data"):
+        return broken
+    data = broken.get("data")
+    if type(data) is dict and data:
+        del data[next(iter(data))]
+    else:
+        del broken["ts"]
+    return broken
+
+
+def extra_copy(push: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a kline push with a data field Bitunix does not send."""
+    extended = copy.deepcopy(push)
+    if type(extended.get("data")) is dict:
+        extended["data"][EXTRA_FIELD] = "1"
+    else:
+        extended[EXTRA_FIELD] = "1"
+    return extended
+
+
+def _numberize(parent: Any, key: Any) -> bool:
+    """Replace the first decimal string under ``parent[key]`` with a number; True if done."""
+    value = parent[key]
+    if type(value) is str:
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return False
+        if not number.is_finite():
+            return False
+        parent[key] = int(number) if number == number.to_integral_value() else float(number)
+        return True
+    if type(value) is dict:
+        return any(_numberize(value, k) for k in value)
+    if type(value) is list:
+        return any(_numberize(value, i) for i in range(len(value)))
+    return False
