@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import enum
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, logs
 from .codec import MalformedMessage
-from .config import Config, ConfigError, evolve, load
+from .config import Config, ConfigError, evolve, load, with_env_secrets
 from .engine.strategies import Strategy, StrategyError
 from .engine.strategies import load as load_strategy
-
-
-class Exit(enum.IntEnum):
-    """Exit codes, as documented in the README."""
-
-    OK = 0  # the deadline passed, a stop was requested, or the command finished
-    ERROR = 1  # an unexpected error (a bug): the log has the traceback
-    USAGE = 2  # bad arguments, config, strategy or input file
-    FATAL_IO = (
-        3  # a write or fsync failed (disk full, I/O error): state up to the last sync is safe
-    )
-    KILLED = 4  # the kill switch stopped the session
-    LOCKED = 5  # another trio-paper holds the lock on this home's state/
+from .exits import Exit
+from .scrub import Scrubber, install, scrubbing_terminal
+from .secrets import load_dotenv, secret_values
 
 
 class UsageError(Exception):
@@ -54,8 +44,21 @@ state/. Settings come from --config (default: <home>/config.yaml if present, els
 """
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples keep their layout; a prose line (one not indented) that is
+    wider than the terminal is wrapped rather than left for the terminal to cut mid-word."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+            if len(line) > width and not line.startswith(" ")
+            else indent + line
+            for line in text.splitlines()
+        )
+
+
 def _formatter(prog: str) -> argparse.HelpFormatter:
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+    return _Formatter(prog, max_help_position=32)
 
 
 def _common() -> argparse.ArgumentParser:
@@ -116,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the recording --sim serves (default: the shipped demo)",
     )
     run.add_argument(
+        "--sim-fault", action="append", default=[], metavar="SPEC",
+        help="with --sim: inject a fault, e.g. drop@60, stall@120:30 or every@60 (a fault every"
+        " minute, cycling through all kinds); repeatable; see docs/simulator.md",
+    )  # fmt: skip
+    run.add_argument(
+        "--sim-faults", type=Path, metavar="FILE", help="with --sim: a fault schedule (YAML)"
+    )
+    run.add_argument(
         "--venue-url", metavar="URL", help="WebSocket endpoint (default: config venue.ws_url)"
     )
     run.add_argument(
@@ -149,11 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a recording (.jsonl[.gz]) or candles (.csv[.gz])",
     )
     replay.add_argument(
-        "--speed", default="max", metavar="max|X", help="max (default), or X times real time"
-    )
+        "--speed", type=_speed, default=None, metavar="max|X",
+        help="max (default): as fast as the machine allows; or X times real time",
+    )  # fmt: skip
     replay.add_argument(
         "--run-id", metavar="ID", help="name of the run directory (default: a time stamp)"
     )
+    replay.add_argument(
+        "--checkpoint-every", type=int, metavar="N",
+        help="checkpoint every N inputs, so a killed replay resumes (with --run-id)",
+    )  # fmt: skip
     _strategy_option(replay)
     replay.set_defaults(handler=_cmd_replay)
 
@@ -205,9 +221,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(handler=_cmd_status)
 
+    reset = commands.add_parser(
+        "reset", parents=[common], formatter_class=_formatter,
+        help="lift a risk halt or the kill switch by hand",
+        description="The circuit breaker and the daily loss limit halt entries until the next "
+        "UTC day; the kill switch stops trading for good. This lifts them in the saved account "
+        "(no session may be running); the next session starts from there.",
+        epilog="examples:\n  trio-paper reset --halt\n"
+        "  rm state/KILL && trio-paper reset --kill",
+    )  # fmt: skip
+    reset.add_argument("--halt", action="store_true", help="lift a breaker or daily-limit halt")
+    reset.add_argument("--kill", action="store_true", help="turn the kill switch off")
+    reset.set_defaults(handler=_cmd_reset)
+
     recordings = commands.add_parser(
         "recordings", parents=[common], formatter_class=_formatter,
         help="build recordings", description="Build recordings for replay and the simulator.",
+        epilog="example:\n  trio-paper recordings from-candles --help\n"
+        "  trio-paper recordings from-candles --candles candles_1m.csv.gz \\\n"
+        "      --start 2025-05-08T12:29:00Z --minutes 12 --out demo.jsonl.gz",
     )  # fmt: skip
     rec_commands = recordings.add_subparsers(
         dest="recordings_command", metavar="COMMAND", required=True
@@ -237,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help="first minute, ISO-8601 UTC (2025-05-08T00:00:00Z)",
     )
-    fc.add_argument("--minutes", type=int, required=True, help="how many minutes")
+    fc.add_argument("--minutes", type=_positive_int, required=True, help="how many minutes")
     fc.add_argument(
         "--warmup",
         type=int,
@@ -262,6 +294,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fc.set_defaults(handler=_cmd_from_candles)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _speed(text: str) -> float | None:
+    """``max`` → None (no pacing), else a positive factor."""
+    return None if text == "max" else _positive_float(text)
 
 
 def _positive_float(text: str) -> float:
@@ -290,7 +337,7 @@ def config_of(args: argparse.Namespace) -> tuple[Config, Path | None]:
     else:
         candidate = home_of(args) / "config.yaml"
         path = candidate if candidate.exists() else None
-    return load(path), path
+    return with_env_secrets(load(path), os.environ), path
 
 
 def strategy_of(args: argparse.Namespace, config: Config) -> tuple[Config, Strategy[Any, Any]]:
@@ -306,16 +353,24 @@ def strategy_of(args: argparse.Namespace, config: Config) -> tuple[Config, Strat
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from .replay import replay
+    from .replay import ReplayError, replay
     from .ui import progress_bar
 
     config, _ = config_of(args)
     config, strategy = strategy_of(args, config)
-    speed = None if args.speed == "max" else _positive_float(args.speed)
+    speed = args.speed
     if not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise UsageError("--checkpoint-every must be at least 1")
     with progress_bar(f"replaying {args.file.name}") as progress:
-        result = replay(args.file, config, strategy, home_of(args), speed, progress, args.run_id)
+        try:
+            result = replay(
+                args.file, config, strategy, home_of(args), speed, progress, args.run_id,
+                args.checkpoint_every,
+            )  # fmt: skip
+        except ReplayError as exc:
+            raise UsageError(str(exc)) from None
     if result.truncated:
         print(f"note: {result.truncated}", file=sys.stderr)
     rate = result.items / result.seconds if result.seconds else 0.0
@@ -329,10 +384,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_from_candles(args: argparse.Namespace) -> int:
     from .synth import from_candles
 
-    count = from_candles(
-        args.candles, args.start, args.minutes, args.warmup, args.funding, args.symbol,
-        args.seed, args.out,
-    )  # fmt: skip
+    try:
+        count = from_candles(
+            args.candles, args.start, args.minutes, args.warmup, args.funding, args.symbol,
+            args.seed, args.out,
+        )  # fmt: skip
+    except (ValueError, FileNotFoundError) as exc:  # a bad --start, missing minutes or file
+        raise UsageError(str(exc)) from None
     print(f"wrote {count:,} items to {args.out}")
     return Exit.OK
 
@@ -349,6 +407,12 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     return sim_command(args)
 
 
+def _cmd_reset(args: argparse.Namespace) -> int:
+    from .reset import reset_command
+
+    return reset_command(args)
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from .status import status_command
 
@@ -360,16 +424,33 @@ def _fail(code: Exit, message: str) -> NoReturn:
     raise SystemExit(int(code))
 
 
+def _prepare(args: argparse.Namespace) -> None:
+    """Before any command: secrets from ``<home>/.env``, a scrubber that knows every secret,
+    and logging to ``<home>/logs/``."""
+    home = home_of(args)
+    load_dotenv(home / ".env")
+    config, _ = config_of(args)
+    install(Scrubber.from_environ(os.environ, secret_values(config)))
+    logs.setup(home, config.logging)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] = args.handler
-    try:
-        return handler(args)
-    except (ConfigError, StrategyError, UsageError, MalformedMessage) as exc:
-        _fail(Exit.USAGE, str(exc))
-    except KeyboardInterrupt:
-        _fail(Exit.OK, "interrupted")
+    with scrubbing_terminal():  # whatever is printed, by us or by a library, is scrubbed
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        try:
+            _prepare(args)
+            return handler(args)
+        except (ConfigError, StrategyError, UsageError, MalformedMessage) as exc:
+            _fail(Exit.USAGE, str(exc))
+        except KeyboardInterrupt:
+            _fail(Exit.OK, "interrupted")
+        except Exception as exc:
+            logs.log_exception("cli", exc)
+            raise SystemExit(int(Exit.ERROR)) from None
+        finally:
+            logs.shutdown()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,6 +71,12 @@ class Core:
         return data
 
     @staticmethod
+    def snapshot_state(state: CoreState) -> dict[str, Any]:
+        """A state as plain data, for a state edited outside a session (``trio-paper reset``)."""
+        data: dict[str, Any] = converter.unstructure(state)
+        return data
+
+    @staticmethod
     def restore_state(data: dict[str, Any]) -> CoreState:
         return structure(data, CoreState, "$checkpoint")
 
@@ -99,21 +105,24 @@ class Core:
         elif isinstance(item, FeedConnected):
             engine.feed_event(t, "connected", url=item.url)
         elif isinstance(item, FeedDisconnected):
+            self.decoder.bars.abandon()
             engine.feed_event(t, "disconnected", reason=item.reason)
         elif isinstance(item, FeedStale):
+            self.decoder.bars.abandon()
             engine.feed_event(t, "stale", silent_ms=item.silent_ms)
         elif isinstance(item, Subscribed):
             engine.feed_event(t, "subscribed", channels=item.channels)
         elif isinstance(item, KillSwitch):
             engine.kill(t, item.source)
         elif isinstance(item, StopRequested):
-            self.end(t, item.reason)
+            return self.end(t, item.reason)
         out = engine.out
         engine.out = []
         return out
 
-    def on_candle(self, bar: Bar) -> list[Record]:
-        """A closed bar from a candle file (a bars-only replay), at its close time."""
+    def on_candle(self, seq: int, bar: Bar) -> list[Record]:
+        """The ``seq``-th input of a candle file (a bars-only replay): a bar at its close time."""
+        self.state.last_seq = seq
         self.engine.on_bar(bar.close_time, bar, live=True)
         out = self.engine.out
         self.engine.out = []
@@ -142,7 +151,12 @@ class Core:
         )
 
     def _resume(self, data: dict[str, Any]) -> None:
+        """A new session on an old account: everything carries over but the open bucket (its
+        pushes stopped with the last session) and the per-session feed counts."""
         restored = self.restore_state(data)
+        restored.decoder.bars.abandon()
+        restored.decoder.counts = type(restored.decoder.counts)()
+        restored.decoder.bars.counts = type(restored.decoder.bars.counts)()
         self.state.decoder = self.decoder = restored.decoder
         self.state.engine = restored.engine
         strategy = self.engine.strategy

@@ -1,0 +1,288 @@
+"""A live session: one root nursery, every component one task in it.
+
+::
+
+    feed ─┐
+    ticks ├─▶ inputs channel ─▶ engine task: record → core → journal ─▶ group commit ─▶ checkpoint
+    backfills                                 │
+    kill file ┘                               └─▶ gap → backfill request; kill → stop
+
+The engine task is the only consumer: it numbers each input, records it, then hands it to the
+core, so the recording's order is the order the core saw. Producers run under a cancel scope
+whose deadline is ``--minutes``; when it expires (or a signal or the kill switch asks), the
+session sends one ``stop`` input, the engine writes ``session_end``, commits and checkpoints —
+shielded, and bounded by ``stop_grace_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import trio
+
+from ..config import Config
+from ..core import Core
+from ..exits import Exit
+from ..inputs import Backfill, Item, KillSwitch, SessionStart, StopRequested, Tick
+from ..store.checkpoint import Checkpoint, now_iso
+from ..venues import bitunix
+from .backfill import RestKlines
+from .durable import Durable
+from .feed import Connector, Feed, FeedSettings
+from .status import StatusBoard
+
+log = logging.getLogger("trio_paper.session")
+INPUT_LOG_EVERY = 1000
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@attrs.frozen
+class SessionPlan:
+    """Everything a session needs that is decided before it starts."""
+
+    config: Config
+    run_id: str
+    minutes: float
+    ws_url: str
+    rest_url: str
+    state_dir: Path
+    resume: dict[str, Any] | None = None
+    warmup_bars: int = 200
+    clock_ms: Callable[[], int] = wall_ms
+    connector: Connector | None = None
+    status_tty: bool = False
+
+
+class Session:
+    def __init__(self, plan: SessionPlan, core: Core, durable: Durable) -> None:
+        self.plan = plan
+        self.config = plan.config
+        self.core = core
+        self.durable = durable
+        self.clock_ms = plan.clock_ms
+        self.stop_reason: str | None = None
+        self.end_reason: str | None = None
+        self.exit = Exit.OK
+        self._producers: trio.CancelScope | None = None
+        self._send: trio.MemorySendChannel[Item] | None = None
+        self._backfill_send: trio.MemorySendChannel[tuple[str, int, int]] | None = None
+        self._seq = core.state.last_seq
+        self._last_checkpoint = -math.inf
+        self._fills_unsaved = False
+        f = self.config.feed
+        v = self.config.venue
+        channels = [bitunix.kline_channel(v.interval), *bitunix.MARKET_CHANNELS]
+        self.feed = Feed(
+            FeedSettings(
+                plan.ws_url, v.symbol, channels, f.ping_interval_s, f.pong_timeout_s,
+                f.stale_after_s, f.connect_timeout_s, f.backoff_initial_s, f.backoff_max_s,
+                f.healthy_after_s, f.max_message_bytes,
+            ),
+            self._emit, self.clock_ms, plan.connector,
+        )  # fmt: skip
+        self.rest = RestKlines(plan.rest_url, v.symbol, v.interval, f.connect_timeout_s)
+        self.status = StatusBoard(core, self.feed.status, plan.status_tty)
+
+    # --- the task tree -------------------------------------------------------------------------
+
+    async def run(self) -> Exit:
+        """Run until the deadline or a stop; return the exit code."""
+        deadline = trio.current_time() + self.plan.minutes * 60
+        self.status.deadline = deadline
+        send, receive = trio.open_memory_channel[Item](self.config.feed.queue_size)
+        self._send = send
+        engine_done = trio.Event()
+        async with trio.open_nursery() as root:
+            root.start_soon(self._signals)
+            root.start_soon(self._engine, receive, engine_done)
+            async with send:
+                await self._produce(deadline)
+                reason = self.stop_reason or "deadline"
+                with (
+                    trio.CancelScope(shield=True),
+                    trio.move_on_after(self.config.session.stop_grace_s),
+                ):
+                    await send.send(StopRequested(0, self.clock_ms(), reason))
+            with trio.move_on_after(self.config.session.stop_grace_s) as grace:
+                await engine_done.wait()
+            if grace.cancelled_caught:
+                log.error(
+                    "the engine did not finish within %s s of the stop",
+                    self.config.session.stop_grace_s,
+                )
+            root.cancel_scope.cancel()
+        return self.exit
+
+    async def _produce(self, deadline: float) -> None:
+        backfill_send, backfill_receive = trio.open_memory_channel[tuple[str, int, int]](64)
+        self._backfill_send = backfill_send
+        with trio.CancelScope(deadline=deadline) as scope:
+            self._producers = scope
+            async with httpx.AsyncClient() as client, trio.open_nursery() as producers:
+                producers.start_soon(self.status.run, self.config.session.status_interval_s)
+                await self._emit(
+                    SessionStart(0, self.clock_ms(), self.plan.run_id, self.plan.resume)
+                )
+                await self._warmup(client)
+                producers.start_soon(self._ticks)
+                producers.start_soon(self._kill_file)
+                producers.start_soon(self._backfills, backfill_receive, client)
+                producers.start_soon(self.feed.run)
+
+    def request_stop(self, reason: str, code: Exit = Exit.OK) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            self.exit = code
+            log.info("stopping: %s", reason)
+        if self._producers is not None:
+            self._producers.cancel()
+
+    async def _emit(self, item: Item) -> None:
+        assert self._send is not None
+        await self._send.send(item)
+
+    # --- producers -----------------------------------------------------------------------------
+
+    async def _ticks(self) -> None:
+        interval = self.config.feed.tick_interval_s
+        while True:
+            await trio.sleep(interval)
+            await self._emit(Tick(0, self.clock_ms()))
+
+    async def _kill_file(self) -> None:
+        path = self.plan.state_dir / "KILL"
+        while True:  # a poll: inotify is not portable, and once a second is plenty
+            if await trio.Path(path).exists():
+                break
+            await trio.sleep(1)
+        log.warning("kill switch: %s exists", path)
+        await self._emit(KillSwitch(0, self.clock_ms(), f"file {path.name} in state/"))
+
+    async def _signals(self) -> None:
+        names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGUSR1: "SIGUSR1"}
+        with trio.open_signal_receiver(*names) as signals:
+            async for signum in signals:
+                name = names[signal.Signals(signum)]
+                if signum == signal.SIGUSR1:
+                    await self._emit(KillSwitch(0, self.clock_ms(), f"signal {name}"))
+                elif self.stop_reason is None:
+                    self.request_stop(f"signal {name}")
+                else:
+                    log.warning("second %s: exiting now; the next start recovers", name)
+                    logging.shutdown()
+                    os._exit(128 + signum)
+
+    async def _warmup(self, client: httpx.AsyncClient) -> None:
+        interval = self.rest.interval_ms
+        end = self.clock_ms() // interval * interval
+        start = end - self.plan.warmup_bars * interval
+        if self.plan.warmup_bars:
+            with trio.move_on_after(self.config.feed.connect_timeout_s + 5):
+                await self._fetch("warmup", start, end, client)
+
+    async def _backfills(
+        self, requests: trio.MemoryReceiveChannel[tuple[str, int, int]], client: httpx.AsyncClient
+    ) -> None:
+        async for reason, start, end in requests:
+            await self._fetch(reason, start, end, client)
+
+    async def _fetch(self, reason: str, start: int, end: int, client: httpx.AsyncClient) -> None:
+        for page in await self.rest.pages(start, end, client):
+            if page.error:
+                log.warning("backfill %s [%s, %s): %s", reason, page.start, page.end, page.error)
+            await self._emit(
+                Backfill(0, self.clock_ms(), reason, page.start, page.end, page.body, page.error)
+            )
+
+    # --- the engine task -----------------------------------------------------------------------
+
+    async def _engine(self, receive: trio.MemoryReceiveChannel[Item], done: trio.Event) -> None:
+        commit_every = self.config.session.commit_interval_ms / 1000
+        checkpoint_every = self.config.session.checkpoint_interval_s
+        due = math.inf
+        try:
+            async with receive:
+                while True:
+                    with trio.move_on_at(due):
+                        try:
+                            item = await receive.receive()
+                        except trio.EndOfChannel:
+                            break
+                        urgent = self._handle(item)
+                        if due == math.inf:
+                            due = trio.current_time() + commit_every
+                        if not urgent:
+                            continue
+                    await self.durable.commit()
+                    due = math.inf
+                    now = trio.current_time()
+                    if self._fills_unsaved or now - self._last_checkpoint >= checkpoint_every:
+                        await self._checkpoint()
+            with trio.CancelScope(shield=True):
+                await self.durable.commit()
+                await self._checkpoint()
+        finally:
+            done.set()
+
+    def _handle(self, item: Item) -> bool:
+        """Number, record and run one input; True when it must be made durable right away."""
+        self._seq += 1
+        item = attrs.evolve(item, seq=self._seq)
+        self.durable.recorder.write(item)
+        records = self.core.on_item(item)
+        self.durable.journal.append(records)
+        for notice in self.core.notices:
+            log.warning("%s", notice)
+        self.core.notices.clear()
+        urgent = isinstance(item, SessionStart)
+        for record in records:
+            kind = record["type"]
+            if kind in ("fill", "exit"):
+                urgent = True
+                self._fills_unsaved = True
+            if kind in ("fill", "exit", "risk", "reject", "funding", "strategy"):
+                log.info("%s %s", kind, _brief(record))
+            elif kind == "feed":
+                self._on_feed(record)
+            if kind == "session_end":
+                self.end_reason = record["reason"]
+            if kind == "risk" and record.get("event") == "kill":
+                self.request_stop(f"kill switch ({record.get('source')})", Exit.KILLED)
+        self.status.on_records(records)
+        return urgent
+
+    def _on_feed(self, record: dict[str, Any]) -> None:
+        event = record.get("event")
+        log.info("feed %s", _brief(record))
+        if event == "gap" and self._backfill_send is not None:
+            try:
+                self._backfill_send.send_nowait(("gap", record["start"], record["end"]))
+            except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+                log.warning("backfill queue full or closed: gap %s not fetched", _brief(record))
+
+    async def _checkpoint(self) -> None:
+        core = self.core
+        snapshot = core.snapshot()
+        checkpoint = Checkpoint(
+            core.state.run_id or self.plan.run_id, core.state.last_seq, core.engine.state.seq,
+            now_iso(), snapshot,
+        )  # fmt: skip
+        self._fills_unsaved = False
+        self._last_checkpoint = trio.current_time()
+        await self.durable.checkpoint(checkpoint)
+
+
+def _brief(record: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in record.items() if k not in ("seq", "ts", "type"))

@@ -1,0 +1,117 @@
+"""What a running session shows: a live panel on a terminal, a status log line otherwise."""
+
+from __future__ import annotations
+
+import logging
+import math
+from decimal import Decimal
+from typing import Any
+
+import trio
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from ..core import Core
+from .feed import FeedStatus
+
+log = logging.getLogger("trio_paper.status")
+
+
+class StatusBoard:
+    def __init__(self, core: Core, feed: FeedStatus, tty: bool) -> None:
+        self.core = core
+        self.feed = feed
+        self.tty = tty
+        self.deadline = math.inf
+        self.fills = 0
+        self.last_event = ""
+        self._frames_seen = 0
+        self._rate_at: float | None = None
+        self.frame_rate = 0.0
+
+    def on_records(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            if record["type"] == "fill":
+                self.fills += 1
+            if record["type"] in ("fill", "exit", "risk", "feed"):
+                detail = record.get("event") or record.get("reason") or record.get("side") or ""
+                self.last_event = f"{record['type']} {detail}"
+
+    def snapshot(self) -> dict[str, Any]:
+        """The numbers the panel and the log line show."""
+        now = trio.current_time()
+        if self._rate_at is None:
+            self._rate_at = now
+        elif now - self._rate_at >= 1:
+            self.frame_rate = (self.feed.frames - self._frames_seen) / (now - self._rate_at)
+            self._frames_seen, self._rate_at = self.feed.frames, now
+        broker = self.core.engine.broker
+        market = broker.state.market
+        quote = market.quote
+        age = now - self.feed.last_frame if self.feed.last_frame is not None else None
+        return {
+            "price": broker.last_price(), "bid": quote.bid if quote else None,
+            "ask": quote.ask if quote else None, "position": broker.position.qty,
+            "unrealized": broker.unrealized(), "equity": broker.equity(),
+            "frames_per_s": self.frame_rate, "last_frame_age_s": age,
+            "connected": self.feed.connected, "reconnects": max(0, self.feed.connects - 1),
+            "fills": self.fills, "left_s": max(0.0, self.deadline - now),
+            "last_error": self.feed.last_error, "last_event": self.last_event,
+        }  # fmt: skip
+
+    async def run(self, log_every: float) -> None:
+        if self.tty:
+            await self._panel()
+        else:
+            while True:
+                await trio.sleep(log_every)
+                log.info("status %s", _line(self.snapshot()))
+
+    async def _panel(self) -> None:
+        console = Console(stderr=True)
+        with Live(self._table(), console=console, refresh_per_second=2, transient=False) as live:
+            while True:
+                await trio.sleep(0.5)
+                live.update(self._table())
+
+    def _table(self) -> Table:
+        s = self.snapshot()
+        table = Table(title="trio-paper — paper trading", show_header=False, expand=False)
+        table.add_column(style="bold")
+        table.add_column(justify="right")
+        age = s["last_frame_age_s"]
+        feed = "connected" if s["connected"] else f"down: {s['last_error'] or 'connecting'}"
+        book = f"{_money(s['bid'])} / {_money(s['ask'])}"
+        rows = [
+            ("price", _money(s["price"])), ("bid / ask", book),
+            ("position", str(s["position"])), ("unrealized PnL", _money(s["unrealized"])),
+            ("equity", _money(s["equity"])), ("frames/s", f"{s['frames_per_s']:.1f}"),
+            ("last frame", "—" if age is None else f"{age:.1f} s ago"), ("feed", feed),
+            ("reconnects", str(s["reconnects"])), ("fills", str(s["fills"])),
+            ("last event", s["last_event"] or "—"), ("time left", _duration(s["left_s"])),
+        ]  # fmt: skip
+        for name, value in rows:
+            table.add_row(name, value)
+        return table
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _duration(seconds: float) -> str:
+    if math.isinf(seconds):
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _line(s: dict[str, Any]) -> str:
+    age = s["last_frame_age_s"]
+    return (
+        f"price={_money(s['price'])} bid={_money(s['bid'])} ask={_money(s['ask'])} "
+        f"position={s['position']} upnl={_money(s['unrealized'])} equity={_money(s['equity'])} "
+        f"frames/s={s['frames_per_s']:.1f} last_frame={'-' if age is None else f'{age:.1f}s'} "
+        f"reconnects={s['reconnects']} left={_duration(s['left_s'])}"
+    )
