@@ -3,6 +3,11 @@
 A recording replays item by item through ``Core.on_item`` — exactly what the live session did —
 so its journal is byte-identical to the live one. A candle file is a bars-only stream: each row
 is a closed bar at its close time, a backtest through the very same engine.
+
+A replay named with ``--run-id`` is resumable: killed at any instant and started again with the
+same arguments, it continues from its last checkpoint (``runs/<id>/state/``) and its journal ends
+up byte for byte what an uninterrupted replay writes. That is how the crash harness proves the
+recovery code.
 """
 
 from __future__ import annotations
@@ -14,21 +19,34 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import orjson
 
 from . import __version__
 from .candles import read_candles
 from .codec import converter
 from .config import Config
 from .core import Core
+from .engine.engine import Record
 from .engine.strategies import Strategy
+from .engine.strategies import load as load_strategy
 from .inputs import SessionStart
+from .logs import log_notices
 from .report import write_reports
+from .store.checkpoint import Checkpoint, CheckpointStore, now_iso
+from .store.files import private_dir
 from .store.journal import JournalWriter
 from .store.recording import RecordingReader
-from .store.rundir import RunDir, new_run, point_latest
+from .store.recovery import last_seq, run_config, truncate_torn_tail
+from .store.rundir import RunDir, new_run, point_latest, runs_root
 from .venues.bitunix import INTERVALS
 
 Progress = Callable[[float], None]
+FLUSH_EVERY = 16
+Inputs = Iterator[tuple[int, int, list[Record]]]  # (seq, t, records)
+
+
+class ReplayError(Exception):
+    """A replay that cannot start: the message says why."""
 
 
 @attrs.frozen
@@ -38,6 +56,7 @@ class ReplayResult:
     records: int
     seconds: float
     truncated: str | None
+    resumed_at: int
 
 
 def is_recording(path: Path) -> bool:
@@ -57,86 +76,128 @@ def replay(
     speed: float | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    checkpoint_every: int | None = None,
 ) -> ReplayResult:
-    """Replay ``path`` into a new run under ``home``; ``speed`` None means as fast as possible."""
-    run = new_run(home, "replay", run_id=run_id)
-    started = datetime.now(UTC)
-    recording = is_recording(path)
-    manifest: dict[str, Any] = {
-        "trio_paper": __version__, "kind": "replay", "run_id": run.id, "input": str(path),
-        "input_kind": "recording" if recording else "candles", "venue": config.venue.name,
-        "symbol": config.venue.symbol, "strategy": strategy.describe(),
-        "config": converter.unstructure(config), "started": started.isoformat(),
-    }  # fmt: skip
-    run.write_manifest(manifest)
-    core = Core(config, strategy)
+    """Replay ``path`` into a run under ``home``; ``speed`` None means as fast as possible.
+
+    An existing, unfinished ``run_id`` is resumed with the config it started with.
+    """
+    run, manifest = _open_run(home, run_id, path, config, strategy)
+    if manifest.get("resumes"):
+        config, spec = run_config(run)
+        strategy = load_strategy(spec["name"], spec["params"])
+    store = CheckpointStore(private_dir(run.path / "state"))
+    checkpoint = store.load()
+    core = Core(config, strategy, Core.restore_state(checkpoint.core) if checkpoint else None)
+    after = checkpoint.input_seq if checkpoint else 0
+    truncate_torn_tail(run.events)
+    durable = last_seq(run.events)
     clock = time.perf_counter()
     items = records = 0
-    truncated = None
-    with JournalWriter(run.events) as journal:
-        if recording:
-            with RecordingReader(path) as reader:
-                manifest["header"] = converter.unstructure(reader.header)
-                for count, out in _paced(_recording_records(core, reader), speed, progress, reader):
-                    items = count
-                    records += len(out)
-                    journal.append(out)
-                truncated = reader.truncated
-        else:
-            for count, out in _paced(_candle_records(core, path), speed, progress, None):
-                items = count
-                records += len(out)
-                journal.append(out)
-        final = core.end(core.engine.t, "end of input")
-        records += len(final)
-        journal.append(final)
-        journal.sync()
+    recording = manifest["input_kind"] == "recording"
+    reader = RecordingReader(path) if recording else None
+    try:
+        inputs = (
+            _recording_inputs(core, reader, after) if reader else _candle_inputs(core, path, after)
+        )
+        if speed is not None or progress is not None:
+            inputs = _paced(inputs, speed, progress, reader)
+        with JournalWriter(run.events, create=not durable) as journal:
+            # Most inputs produce no record and no notice: the checks keep their cost to that.
+            for seq, _, out in inputs:
+                items += 1
+                if out:
+                    new = [r for r in out if r["seq"] > durable] if durable else out
+                    records += len(new)
+                    journal.append(new)
+                if core.notices:
+                    log_notices("replay", core.notices)  # a strategy's traceback, a bad frame
+                if journal.pending and seq % FLUSH_EVERY == 0:
+                    journal.flush()  # to the OS: survives a killed process, not a power cut
+                if checkpoint_every and seq % checkpoint_every == 0:
+                    journal.sync()
+                    store.save(_checkpoint(run, core))
+            final = [r for r in core.end(core.engine.t, "end of input") if r["seq"] > durable]
+            records += len(final)
+            journal.append(final)
+            journal.sync()
+    finally:
+        if reader is not None:
+            reader.close()
+    store.save(_checkpoint(run, core))
     seconds = time.perf_counter() - clock
+    truncated = reader.truncated if reader else None
     manifest.update(
-        ended=datetime.now(UTC).isoformat(), exit_reason="end of input", items=items,
-        records=records, truncated=truncated,
+        ended=datetime.now(UTC).isoformat(), exit_reason="end of input", items=core.state.last_seq,
+        truncated=truncated,
     )  # fmt: skip
     run.write_manifest(manifest)
     write_reports(run)
     point_latest(run)
-    return ReplayResult(run, items, records, seconds, truncated)
+    return ReplayResult(run, items, records, seconds, truncated, after)
 
 
-def _recording_records(
-    core: Core, reader: RecordingReader
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def _open_run(
+    home: Path, run_id: str | None, path: Path, config: Config, strategy: Strategy[Any, Any]
+) -> tuple[RunDir, dict[str, Any]]:
+    """A new run directory, or the unfinished one named ``run_id`` (then ``resumes`` is set)."""
+    if run_id is not None and (runs_root(home) / run_id / "manifest.json").exists():
+        run = RunDir(runs_root(home) / run_id)
+        manifest: dict[str, Any] = orjson.loads(run.manifest.read_bytes())
+        if "ended" in manifest:
+            raise ReplayError(f"run {run_id} is complete; choose another --run-id")
+        if manifest.get("input") != str(path):
+            raise ReplayError(f"run {run_id} replays {manifest.get('input')}, not {path}")
+        manifest["resumes"] = manifest.get("resumes", 0) + 1
+        return run, manifest
+    run = new_run(home, "replay", run_id=run_id)
+    manifest = {
+        "trio_paper": __version__, "kind": "replay", "run_id": run.id, "input": str(path),
+        "input_kind": "recording" if is_recording(path) else "candles",
+        "venue": config.venue.name, "symbol": config.venue.symbol,
+        "strategy": strategy.describe(), "config": converter.unstructure(config),
+        "started": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    run.write_manifest(manifest)
+    return run, manifest
+
+
+def _checkpoint(run: RunDir, core: Core) -> Checkpoint:
+    snapshot = core.snapshot()
+    return Checkpoint(run.id, core.state.last_seq, core.engine.state.seq, now_iso(), snapshot)
+
+
+def _recording_inputs(core: Core, reader: RecordingReader, after: int) -> Inputs:
     for item in reader:
-        yield item.t, core.on_item(item)
+        if item.seq > after:
+            yield item.seq, item.t, core.on_item(item)
 
 
-def _candle_records(core: Core, path: Path) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def _candle_inputs(core: Core, path: Path, after: int) -> Inputs:
     interval_ms = INTERVALS[core.config.venue.interval]
     bars = read_candles(path, core.config.venue.symbol, interval_ms)
-    for index, bar in enumerate(bars):
-        if index == 0:
+    for seq, bar in enumerate(bars, start=2):
+        if seq == 2 and after < 1:
             start = SessionStart(1, bar.open_time, f"candles:{path.name}")
-            yield bar.open_time, core.on_item(start)
-        yield bar.close_time, core.on_candle(bar)
+            yield 1, bar.open_time, core.on_item(start)
+        if seq > after:
+            yield seq, bar.close_time, core.on_candle(seq, bar)
 
 
 def _paced(
-    records: Iterator[tuple[int, list[dict[str, Any]]]],
-    speed: float | None,
-    progress: Progress | None,
-    reader: RecordingReader | None,
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """Count items, sleep to keep ``speed`` × real time, and report progress now and then."""
+    inputs: Inputs, speed: float | None, progress: Progress | None, reader: RecordingReader | None
+) -> Inputs:
+    """Sleep to keep ``speed`` × real time, and report progress now and then."""
     wall0 = time.monotonic()
     t0: int | None = None
-    count = 0
-    for count, (t, out) in enumerate(records, start=1):
+    for count, (seq, t, out) in enumerate(inputs, start=1):
         if speed is not None:
             t0 = t if t0 is None else t0
             ahead = (t - t0) / 1000 / speed - (time.monotonic() - wall0)
             if ahead > 0:
                 time.sleep(ahead)
-        if progress is not None and count % 4096 == 0 and reader is not None:
+        if progress is not None and reader is not None and count % 4096 == 0:
             progress(reader.fraction_read())
-        yield count, out
+        yield seq, t, out
     if progress is not None:
         progress(1.0)

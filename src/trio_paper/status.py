@@ -1,9 +1,132 @@
-"""``trio-paper status``: placeholder until checkpoints land."""
+"""``trio-paper status``: what the paper account holds, from the last checkpoint in ``state/``.
+
+Read-only: it never takes the lock and never writes. ``--check`` is a container health check:
+healthy (exit 0) while a session holds the lock and its checkpoint is fresh.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .cli import home_of
+from .codec import converter, dumps
+from .config import Config
+from .core import Core
+from .engine.broker import Broker
+from .engine.engine import broker_settings
+from .exits import Exit
+from .store.checkpoint import CheckpointError, CheckpointStore
+from .store.lock import holder
+from .store.recovery import run_config
+from .store.rundir import RunDir, runs_root
+
+STALE_FACTOR = 3
+"""A running session checkpoints every ``checkpoint_interval_s``; this many missed: unhealthy."""
+
+
+def account_status(home: Path) -> dict[str, Any]:
+    """The account as plain data (what ``--json`` prints)."""
+    state_dir = home / "state"
+    pid = holder(state_dir) if state_dir.exists() else None
+    report: dict[str, Any] = {"home": str(home), "running": pid is not None, "pid": pid}
+    try:
+        checkpoint = CheckpointStore(state_dir).load()
+    except CheckpointError as exc:
+        return {**report, "account": None, "problem": str(exc)}
+    if checkpoint is None:
+        return {**report, "account": None, "problem": "no account yet: run `trio-paper run` first"}
+    run = RunDir(runs_root(home) / checkpoint.run_id)
+    config = run_config(run)[0] if run.manifest.exists() else Config()
+    state = Core.restore_state(checkpoint.core)
+    broker = Broker(broker_settings(config), state.engine.broker, lambda *a, **k: None)
+    account, position, risk = broker.state.account, broker.position, state.engine.risk
+    saved = datetime.fromisoformat(checkpoint.saved_at)
+    age = (datetime.now(UTC) - saved).total_seconds()
+    return {
+        **report,
+        "run_id": checkpoint.run_id,
+        "checkpoint": {"saved_at": checkpoint.saved_at, "age_s": round(age, 1),
+                       "interval_s": config.session.checkpoint_interval_s},
+        "account": {
+            "cash": account.cash, "equity": broker.equity(), "realized": account.realized,
+            "fees": account.fees, "funding": account.funding, "trades": account.trades,
+        },
+        "position": {
+            "qty": position.qty, "entry": position.entry if position.qty else None,
+            "stop": position.stop, "target": position.target,
+            "liquidation": broker.liquidation_price(), "unrealized": broker.unrealized(),
+        },
+        "orders": [converter.unstructure(order) for order in broker.state.orders],
+        "risk": {
+            "halted_until": risk.halted_until, "halt_reason": risk.halt_reason,
+            "killed": risk.killed, "losses_in_a_row": risk.losses_in_a_row,
+        },
+    }  # fmt: skip
 
 
 def status_command(args: argparse.Namespace) -> int:
-    raise NotImplementedError("trio-paper status is not built yet")
+    status = account_status(home_of(args))
+    if args.check:
+        healthy, why = _health(status)
+        print(("healthy: " if healthy else "unhealthy: ") + why)
+        return Exit.OK if healthy else Exit.ERROR
+    if args.json:
+        sys.stdout.write(
+            orjson.dumps(orjson.loads(dumps(status)), option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
+        return Exit.OK
+    print(_text(status))
+    return Exit.OK
+
+
+def _health(status: dict[str, Any]) -> tuple[bool, str]:
+    if not status["running"]:
+        return False, "no session is running"
+    checkpoint = status.get("checkpoint")
+    if checkpoint is None:
+        return False, status.get("problem", "no checkpoint")
+    limit = max(STALE_FACTOR * checkpoint["interval_s"], 60.0)
+    if checkpoint["age_s"] > limit:
+        return False, f"last checkpoint {checkpoint['age_s']:.0f} s ago (limit {limit:.0f} s)"
+    return True, f"pid {status['pid']}, last checkpoint {checkpoint['age_s']:.0f} s ago"
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _text(status: dict[str, Any]) -> str:
+    running = f"running (pid {status['pid']})" if status["running"] else "not running"
+    if status.get("account") is None:
+        return f"session: {running}\n{status['problem']}"
+    a, p, r, c = status["account"], status["position"], status["risk"], status["checkpoint"]
+    orders = status["orders"]
+    side = "flat" if not p["qty"] else ("long" if p["qty"] > 0 else "short")
+    lines = [
+        f"session      {running}; last run {status['run_id']}",
+        f"checkpoint   {c['saved_at']} ({c['age_s']:.0f} s ago)",
+        f"cash         {_money(a['cash'])} USDT",
+        f"equity       {_money(a['equity'])} USDT",
+        f"realized     {_money(a['realized'])}  fees {_money(a['fees'])}"
+        f"  funding {_money(a['funding'])}  trades {a['trades']}",
+        f"position     {side}" + (
+            f" {abs(p['qty'])} @ {_money(p['entry'])}, stop {_money(p['stop'])},"
+            f" target {_money(p['target'])}, liquidation {_money(p['liquidation'])},"
+            f" unrealized {_money(p['unrealized'])}"
+            if p["qty"] else ""
+        ),
+        f"orders       {len(status['orders'])} working"
+        + "".join(f"\n  {o['id']} {o['side']} {o['kind']} {o['qty']} {o['tag']}" for o in orders),
+        "risk         " + (
+            "KILLED (kill switch)" if r["killed"]
+            else f"halted: {r['halt_reason']}" if r["halted_until"] else "normal"
+        ) + f"; losing trades in a row: {r['losses_in_a_row']}",
+    ]  # fmt: skip
+    return "\n".join(lines)

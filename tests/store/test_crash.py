@@ -1,0 +1,91 @@
+"""The kill harness: a real replay process, SIGKILLed at seeded random moments and restarted,
+must end with the journal and the account an uninterrupted replay of the same input has.
+
+CI runs ``TRIO_PAPER_CRASH_KILLS`` (default 20) kill points; ``make crash-test N=1000`` more.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from trio_paper.store.checkpoint import CheckpointStore
+
+KILLS = int(os.environ.get("TRIO_PAPER_CRASH_KILLS", "20"))
+SEED = int(os.environ.get("TRIO_PAPER_CRASH_SEED", "20261124"))
+SPEED = "400"  # the 12-minute demo recording replays in about 1.8 s
+
+
+def replay(recording: Path, home: Path, run_id: str) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "trio_paper", "replay", "--file", str(recording), "--home", str(home),
+        "--run-id", run_id, "--speed", SPEED, "--checkpoint-every", "97",
+    ]  # fmt: skip
+    log = (home / f"{run_id}.stderr").open("ab")
+    with log:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def finished(home: Path, run_id: str) -> bool:
+    manifest = home / "runs" / run_id / "manifest.json"
+    return manifest.exists() and "ended" in orjson.loads(manifest.read_bytes())
+
+
+def account(home: Path, run_id: str) -> dict[str, object]:
+    checkpoint = CheckpointStore(home / "runs" / run_id / "state").load()
+    assert checkpoint is not None
+    broker = checkpoint.core["engine"]["broker"]
+    return {
+        "account": broker["account"],
+        "position": broker["position"],
+        "seq": checkpoint.journal_seq,
+    }
+
+
+def kill_and_resume(
+    recording: Path, home: Path, run_id: str, rng: random.Random, budget: int
+) -> list[int]:
+    """Replay ``run_id`` to the end, SIGKILLing it up to ``budget`` times; return the journal's
+    size at each kill (where in the run the kills landed)."""
+    landed: list[int] = []
+    events = home / "runs" / run_id / "events.jsonl"
+    while not finished(home, run_id):
+        process = replay(recording, home, run_id)
+        try:
+            code = process.wait(timeout=rng.uniform(0.05, 2.4) if len(landed) < budget else 120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+            landed.append(events.stat().st_size if events.exists() else 0)
+        else:
+            assert code == 0, (home / f"{run_id}.stderr").read_text()
+    return landed
+
+
+@pytest.mark.slow
+def test_killed_replays_end_exactly_like_an_uninterrupted_one(
+    demo_recording: Path, tmp_path: Path
+) -> None:
+    assert replay(demo_recording, tmp_path, "uninterrupted").wait(timeout=120) == 0
+    expected = (tmp_path / "runs" / "uninterrupted" / "events.jsonl").read_bytes()
+    fills = [r for r in map(orjson.loads, expected.splitlines()) if r["type"] == "fill"]
+    assert fills, "the demo should trade"
+    rng = random.Random(SEED)
+    landed: list[int] = []
+    attempt = 0
+    while len(landed) < KILLS:
+        run_id = f"killed-{attempt}"
+        landed += kill_and_resume(demo_recording, tmp_path, run_id, rng, KILLS - len(landed))
+        actual = (tmp_path / "runs" / run_id / "events.jsonl").read_bytes()
+        assert actual == expected, f"{run_id}: a killed and resumed replay wrote another journal"
+        assert account(tmp_path, run_id) == account(tmp_path, "uninterrupted")
+        attempt += 1
+    assert len(landed) == KILLS
+    # the kills landed all through the run, not only before it started
+    assert len(set(landed)) > KILLS // 4, sorted(landed)
