@@ -1,15 +1,21 @@
 # trio-paper — `make` alone prints this menu.
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-TP     := $(BIN)/trio-paper
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+TP      := $(BIN)/trio-paper
 MINUTES ?= 10
+DEMO    := recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo test lint recordings
+.PHONY: help install run demo replay sim test lint crash-test bench recordings clean \
+        container-build container-run container-test
 
 help: ## this menu
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} \
+	  /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+
+##@ Paper trading (each target installs first)
 
 install: $(VENV)/.installed ## create .venv and install trio-paper with its dev tools
 
@@ -19,19 +25,39 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-run: install ## paper-trade live Bitunix data for $(MINUTES) minutes
+run: install ## paper-trade live Bitunix data (MINUTES=10)
 	$(TP) run --minutes $(MINUTES)
 
-demo: install ## the same session offline, against the built-in exchange simulator
+demo: install ## the same session offline, against the built-in simulator (MINUTES=10)
 	$(TP) run --minutes $(MINUTES) --sim
+
+replay: install ## replay a recording or candle file: FILE=runs/latest/recording.jsonl
+	@test -n "$(FILE)" || { echo "usage: make replay FILE=<recording .jsonl[.gz] or candles .csv[.gz]> [STRATEGY=pullback]"; exit 2; }
+	$(TP) replay --file $(FILE) $(if $(STRATEGY),--strategy $(STRATEGY))
+
+SIM_PORT      ?= 8765
+SIM_REST_PORT ?= 8766
+sim: install ## serve the demo recording as a local Bitunix-like exchange; prints its URLs
+	@echo "connect a session from another terminal with:"
+	@echo "  $(TP) run --venue-url ws://127.0.0.1:$(SIM_PORT)/public/ --rest-url http://127.0.0.1:$(SIM_REST_PORT)"
+	$(TP) sim --file $(DEMO) --port $(SIM_PORT) --rest-port $(SIM_REST_PORT)
+
+##@ Development
+
+test: lint ## lint, then the whole test suite
+	$(BIN)/pytest
 
 lint: install ## ruff (with the ASYNC rules) and mypy
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: lint ## lint, then the whole test suite
-	$(BIN)/pytest
+N ?= 20
+crash-test: install ## SIGKILL a replay at N random moments (N=20); it must end as if never killed
+	TRIO_PAPER_CRASH_KILLS=$(N) $(BIN)/pytest tests/store/test_crash.py
+
+bench: install ## replay and live-path benchmarks → bench/results.md (~6 min; BASELINE=<commit|src>)
+	$(BIN)/python -m bench $(if $(BASELINE),--baseline $(BASELINE))
 
 CANDLES := ../shared/data/candles
 recordings: install ## rebuild recordings/ from the real candles in ../shared/data
@@ -41,3 +67,64 @@ recordings: install ## rebuild recordings/ from the real candles in ../shared/da
 	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
 	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
 	  --start 2025-05-08T00:00:00Z --minutes 1440 --out recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz
+
+CACHES := __pycache__ .pytest_cache .mypy_cache .ruff_cache .hypothesis '*.egg-info'
+clean: ## delete caches, build/, dist/ (never runs/ logs/ state/ .venv .env)
+	rm -rf build dist
+	find . \( -path ./.git -o -path ./$(VENV) -o -path ./runs -o -path ./logs -o -path ./state \) -prune \
+	  -o -type d \( $(foreach c,$(CACHES),-name $(c) -o) -false \) -prune -print -exec rm -rf {} +
+
+##@ Container (podman; CONTAINER=docker works too) — docs/container.md
+
+CONTAINER ?= podman
+IMAGE     ?= localhost/trio-paper:latest
+# Machines that cannot pull public images nor set rlimits keep their adaptations in
+# ../shared/tools (see its README): when it is there, its base image and runtime adapter are
+# used, and said so. MACHINE_TOOLS= turns that off; BASE=... and PODMAN_RUNTIME=... set them.
+MACHINE_TOOLS ?= ../shared/tools
+LOCAL_BASE    := localhost/python-base:3.11-bookworm
+ifneq ($(MACHINE_TOOLS),)
+ifneq ($(wildcard $(MACHINE_TOOLS)/runc-no-rlimits),)
+PODMAN_RUNTIME ?= $(realpath $(MACHINE_TOOLS)/runc-no-rlimits)
+BASE           ?= $(LOCAL_BASE)
+MAKE_BASE      := $(MACHINE_TOOLS)/make-base-image
+endif
+endif
+BASE           ?= docker.io/library/python:3.11-slim-bookworm
+PODMAN_RUNTIME ?=
+
+ifeq ($(notdir $(CONTAINER)),podman)
+ENGINE    = $(CONTAINER)$(if $(PODMAN_RUNTIME), --runtime $(PODMAN_RUNTIME))
+# --format docker: the OCI image format has no HEALTHCHECK, podman would drop it
+FORMAT    = --format docker
+# files written in mounted directories belong to whoever runs make
+ROOTLESS  = $(shell $(CONTAINER) info --format '{{.Host.Security.Rootless}}' 2>/dev/null)
+AS_ME    ?= $(if $(filter true,$(ROOTLESS)),--userns=keep-id,--user $(shell id -u):$(shell id -g))
+else
+ENGINE    = $(CONTAINER)
+FORMAT    =
+AS_ME    ?= --user $(shell id -u):$(shell id -g)
+endif
+TTY        = $(shell [ -t 0 ] && echo --interactive --tty)
+IN_IMAGE  := /home/trader
+MOUNTS     = $(foreach d,runs logs state,--volume $(CURDIR)/$(d):$(IN_IMAGE)/$(d):z)
+
+define container-note
+	@echo "container: $(ENGINE), base $(BASE)$(if $(MAKE_BASE), (adaptations from $(MACHINE_TOOLS)))"
+	$(if $(and $(MAKE_BASE),$(filter $(LOCAL_BASE),$(BASE))),@$(MAKE_BASE) $(BASE))
+endef
+
+container-build: ## build IMAGE=localhost/trio-paper:latest from Containerfile (BASE=…)
+	$(container-note)
+	$(ENGINE) build $(FORMAT) --build-arg BASE=$(BASE) --file Containerfile --tag $(IMAGE) .
+	@$(ENGINE) image inspect --format '$(IMAGE): {{.Size}} bytes' $(IMAGE)
+
+container-run: container-build ## a MINUTES=10 session in it, on ./runs ./logs ./state (+ .env)
+	@mkdir -p runs logs state
+	$(ENGINE) run --rm $(TTY) --name trio-paper --stop-timeout 30 $(AS_ME) $(MOUNTS) \
+	  $(if $(wildcard .env),--env-file .env) $(IMAGE) run --minutes $(MINUTES) $(ARGS)
+
+container-test: install ## build it, SIGTERM a --sim session in it, check what it left here
+	$(container-note)
+	TRIO_PAPER_CONTAINER_TEST=1 TRIO_PAPER_IMAGE=$(IMAGE) TRIO_PAPER_BASE=$(BASE) \
+	  TRIO_PAPER_PODMAN_RUNTIME=$(PODMAN_RUNTIME) $(BIN)/pytest -m container -v -s tests/container
