@@ -1,0 +1,59 @@
+"""One replay in a fresh process: ``python -m bench.replay_child INPUT HOME [--strategy S]``.
+
+Calls ``trio_paper.replay.replay`` exactly as ``trio-paper replay --file INPUT`` does (default
+config, no progress bar, speed max) and prints one JSON line:
+
+- ``seconds``: the replay loop as ``ReplayResult.seconds`` times it — read, decode, validate,
+  engine, journal, the final fsync and checkpoint;
+- ``wall_seconds``: the whole call, with the run directory, manifest and reports;
+- ``items`` (recording lines or candle rows), ``frames`` (raw frames among them), ``bars``
+  (``bar`` records in the journal), ``records``;
+- ``rss_start_kb``: VmRSS once everything is imported; ``vm_hwm_kb``: the process's peak;
+- ``package``: where ``trio_paper`` was imported from (a baseline runs another source tree).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import orjson
+
+import trio_paper
+from trio_paper.config import Config
+from trio_paper.engine.strategies import load as load_strategy
+from trio_paper.replay import replay
+
+from .memory import status_kb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.replay_child")
+    parser.add_argument("input", type=Path)
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--strategy", default=None)
+    args = parser.parse_args()
+    config = Config()
+    name = args.strategy or config.strategy.name
+    params = config.strategy.params if name == config.strategy.name else {}
+    strategy = load_strategy(name, params)
+    rss_start = status_kb("VmRSS")
+    started = time.perf_counter()
+    result = replay(args.input, config, strategy, args.home)
+    wall = time.perf_counter() - started
+    summary = orjson.loads(result.run.summary_json.read_bytes())
+    with result.run.events.open("rb") as journal:
+        bars = sum(b'"type":"bar"' in line for line in journal)
+    print(
+        orjson.dumps({
+            "items": result.items, "frames": summary["feed"]["frames"], "bars": bars,
+            "records": result.records, "seconds": result.seconds, "wall_seconds": wall,
+            "rss_start_kb": rss_start, "vm_hwm_kb": status_kb("VmHWM"),
+            "package": trio_paper.__file__,
+        }).decode()
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""``bench/results.md``: the machine, then one table per section, targets and whether met."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from .live import SLOW_MS, Latency, LiveMemory
+from .replays import ReplayCase, ReplayRun
+
+FRAMES_TARGET = 100_000
+BARS_TARGET = 150_000
+RSS_TARGET_MB = 150
+FLAT_MB = 5
+"""How much more a 5-day replay may peak at than a 1-day one and still be called flat."""
+LATENCY_RATE = 1_000
+LATENCY_P99_MS = 2.0
+LIVE_GROWTH_MB = 5
+
+
+@attrs.frozen
+class Results:
+    machine: list[tuple[str, str]]
+    runs: int
+    baseline: str | None
+    recordings: list[ReplayCase]
+    candles: ReplayCase
+    latency: list[Latency]
+    memory: LiveMemory | None
+    load_after: str
+
+
+def render(r: Results) -> str:
+    out = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m bench`); what each figure means and how it is taken:",
+        "[README.md](README.md). Each replay figure is the median of "
+        f"{r.runs} run{'s' if r.runs > 1 else ''}, each in a fresh process (min–max in brackets).",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {what} | {value} |" for what, value in r.machine),
+        f"| load average after | {r.load_after} |",
+    ]
+    if r.baseline:
+        out.append(f"| baseline | {r.baseline} |")
+    out += ["", "## Targets", "", *_targets(r), ""]
+    out += [
+        "Why a target marked **no** is missed, and where the time goes: [README.md]"
+        "(README.md#where-the-time-goes-now-and-what-is-not-met).",
+        "",
+    ]
+    out += ["## 1. Raw-frame replay, end to end", "", *_replay_table(r.recordings, False), ""]
+    out += ["## 2. Bars-only replay of a year of 1-minute candles (EMA cross)", ""]
+    out += [*_replay_table([r.candles], True), ""]
+    if r.latency:
+        out += ["## 3. Live path: frame-to-journal latency", "", *_latency_table(r.latency), ""]
+    if r.memory is not None:
+        out += ["## 4. Live path: memory over a 24-hour recording", "", *_memory_table(r.memory)]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _targets(r: Results) -> list[str]:
+    rows = ["| target | measured | met |", "|---|---|---|"]
+    for case in r.recordings:
+        rate = case.median(_frames)
+        rows.append(_row(f"raw-frame replay ≥ {FRAMES_TARGET:,} frames/s ({case.name})",
+                         f"{rate:,.0f} frames/s", rate >= FRAMES_TARGET))  # fmt: skip
+    peaks = [case.peak_kb() / 1024 for case in r.recordings]
+    rows.append(_row(
+        f"raw-frame replay peak RSS < {RSS_TARGET_MB} MB, flat in input length",
+        " vs ".join(f"{p:.0f} MB ({c.name})" for p, c in zip(peaks, r.recordings, strict=True)),
+        max(peaks) < RSS_TARGET_MB and max(peaks) - min(peaks) <= FLAT_MB,
+    ))  # fmt: skip
+    bars = r.candles.median(_bars)
+    rows.append(_row(f"bars-only replay ≥ {BARS_TARGET:,} bars/s", f"{bars:,.0f} bars/s",
+                     bars >= BARS_TARGET))  # fmt: skip
+    peak = r.candles.peak_kb() / 1024
+    rows.append(_row(f"bars-only peak RSS < {RSS_TARGET_MB} MB", f"{peak:.0f} MB",
+                     peak < RSS_TARGET_MB))  # fmt: skip
+    for latency in r.latency:
+        if latency.rate == LATENCY_RATE:
+            p99 = latency.buffered_ms[1]
+            rows.append(_row(
+                f"live p99 < {LATENCY_P99_MS:g} ms at {LATENCY_RATE:,} frames/s (to the buffer)",
+                f"{p99:.2f} ms (durable: {latency.durable_ms[1]:.1f} ms)",
+                p99 < LATENCY_P99_MS,
+            ))  # fmt: skip
+    if r.memory is not None:
+        growth = _growth_mb(r.memory)
+        rows.append(_row(f"live RSS growth over 24 h ≤ {LIVE_GROWTH_MB} MB",
+                         f"{growth:+.1f} MB", growth <= LIVE_GROWTH_MB))  # fmt: skip
+    return rows
+
+
+def _row(what: str, measured: str, met: bool) -> str:
+    return f"| {what} | {measured} | {'yes' if met else '**no**'} |"
+
+
+def _frames(run: ReplayRun) -> float:
+    return run.frames_per_s
+
+
+def _bars(run: ReplayRun) -> float:
+    return run.bars_per_s
+
+
+def _items(run: ReplayRun) -> float:
+    return run.items_per_s
+
+
+def _spread(case: ReplayCase, rate: Callable[[ReplayRun], float], baseline: bool) -> str:
+    runs = case.baseline if baseline else case.runs
+    values = [rate(run) for run in runs]
+    return f"{case.median(rate, baseline):,.0f} ({min(values):,.0f}–{max(values):,.0f})"
+
+
+def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
+    """One row per case and source; the ratio of the medians when there is a baseline."""
+    rate, unit = (_bars, "bars/s") if bars_only else (_frames, "frames/s")
+    rows = [
+        f"| input | source | items | bars | loop s | {unit} | "
+        + ("" if bars_only else "items/s | bars/s | ")
+        + "whole command s | RSS after imports | peak RSS |",
+        "|---|---|--:|--:|--:|--:|" + ("" if bars_only else "--:|--:|") + "--:|--:|--:|",
+    ]
+    for case in cases:
+        for baseline in (True, False) if case.baseline else (False,):
+            runs = case.baseline if baseline else case.runs
+            first = runs[0]
+            seconds = sorted(run.seconds for run in runs)[len(runs) // 2]
+            wall = sorted(run.wall_seconds for run in runs)[len(runs) // 2]
+            extra = (
+                ""
+                if bars_only
+                else (f"{_spread(case, _items, baseline)} | {_spread(case, _bars, baseline)} | ")
+            )
+            rows.append(
+                f"| {case.name} | {'baseline' if baseline else 'now'} | {first.items:,} "
+                f"| {first.bars:,} | {seconds:.2f} | {_spread(case, rate, baseline)} | {extra}"
+                f"{wall:.2f} | {first.rss_start_kb / 1024:.0f} MB "
+                f"| {case.peak_kb(baseline) / 1024:.0f} MB |"
+            )
+        if case.baseline:
+            speedup = case.median(rate) / case.median(rate, baseline=True)
+            rows.append(
+                f"| {case.name} | now ÷ baseline | | | | **{speedup:.2f}×** | "
+                + ("" if bars_only else "| | ")
+                + "| | |"
+            )
+    rows.append("")
+    rows.append(f"Inputs: {', '.join(f'`{case.path.name}`' for case in cases)}.")
+    return rows
+
+
+def _ms(values: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in values)
+
+
+def _latency_table(latencies: list[Latency]) -> list[str]:
+    rows = [
+        "Frame to journal buffer: from the simulator handing the push to its socket to the "
+        "session's engine task returning from `journal.append` for it (recorded, decoded, "
+        "validated, through the engine; its records, if any, buffered). Frame to durable: to "
+        "the return of the group commit (fsync of the recording, then the journal; "
+        "`commit_interval_ms` 50) that covers it. p50 / p99 / max in ms.",
+        "",
+        "| frames/s asked | sent | frames measured | to buffer | to durable "
+        f"| group commit | session CPU | over {SLOW_MS:g} ms | …behind a commit |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for x in latencies:
+        rows.append(
+            f"| {x.rate:,.0f} | {x.achieved:,.0f} | {x.frames:,}"
+            f"{f' ({x.missing} lost)' if x.missing else ''} | {_ms(x.buffered_ms)} "
+            f"| {_ms(x.durable_ms)} | {_ms(x.commit_ms)} | {x.cpu:.0%} | {x.slow:,} "
+            f"| {x.slow_behind_commit:,} |"
+        )
+    return rows
+
+
+def _growth_mb(memory: LiveMemory) -> float:
+    start, _, end = _points(memory)
+    return (end[2] - start[2]) / 1024
+
+
+def _points(memory: LiveMemory) -> tuple[tuple[float, int, int], ...]:
+    """The first sample with frames flowing, the one nearest half the frames, the last."""
+    flowing = [s for s in memory.samples if s[1] > 0] or memory.samples
+    middle = min(flowing, key=lambda s: abs(s[1] - memory.frames / 2))
+    return flowing[0], middle, flowing[-1]
+
+
+def _memory_table(memory: LiveMemory) -> list[str]:
+    rows = [
+        f"The day recording played once by the simulator at {memory.rate:,.0f} frames/s into a "
+        f"session, which handled {memory.frames:,} frames in {memory.seconds:.0f} s (it stops "
+        "3 s after the last). VmRSS of the session process, sampled every 0.5 s.",
+        "",
+        "| point | s | frames handled | VmRSS |",
+        "|---|--:|--:|--:|",
+    ]
+    for name, (seconds, frames, rss) in zip(
+        ("start", "middle", "end"), _points(memory), strict=True
+    ):
+        rows.append(f"| {name} | {seconds:.1f} | {frames:,} | {rss / 1024:.1f} MB |")
+    rows.append(f"| peak (VmHWM) | | | {memory.vm_hwm_kb / 1024:.1f} MB |")
+    rows.append(f"| growth, start → end | | | {_growth_mb(memory):+.1f} MB |")
+    return rows
