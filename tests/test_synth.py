@@ -25,7 +25,7 @@ from trio_paper.inputs import Backfill, Frame, Item, SessionStart, StopRequested
 from trio_paper.model import Bar, MarkPrice
 from trio_paper.store.recording import Header, RecordingReader
 from trio_paper.synth import FundingRates, from_candles, price_path
-from trio_paper.venues import bitunix
+from trio_paper.venues import bitunix, bitunix_rest
 from trio_paper.venues.decoder import MarketDecoder
 
 D = Decimal
@@ -157,7 +157,7 @@ def test_the_warmup_backfill_carries_the_candles_before_the_start(
     assert isinstance(backfill, Backfill)
     assert (backfill.start, backfill.end) == (START - 5 * MIN, START)
     assert backfill.body is not None
-    bars = bitunix.parse_klines(backfill.body, "BTCUSDT", MIN)
+    bars = bitunix_rest.parse_klines(backfill.body, "BTCUSDT", MIN)
     rows = _candle_rows(shared_data, START - 5 * MIN, 5)
     assert [(b.open_time, b.close, b.volume) for b in bars] == [
         (int(r["open_time_ms"]), D(r["close"]), D(r["volume"])) for r in rows

@@ -19,7 +19,7 @@ from attrs.validators import ge, gt, in_, le
 
 from .codec import MalformedMessage, config_converter, converter, structure
 from .secrets import is_secret_name
-from .venues import bitunix
+from .venues import bitunix, bitunix_rest
 
 D = Decimal
 
@@ -32,9 +32,9 @@ class ConfigError(Exception):
 class VenueConfig:
     name: str = attrs.field(default="bitunix", validator=in_(["bitunix"]))
     ws_url: str = bitunix.PUBLIC_WS_URL
-    rest_url: str = bitunix.REST_URL
+    rest_url: str = bitunix_rest.REST_URL
     symbol: str = "BTCUSDT"
-    interval: str = attrs.field(default="1min", validator=in_(list(bitunix.REST_INTERVALS)))
+    interval: str = attrs.field(default="1min", validator=in_(list(bitunix_rest.REST_INTERVALS)))
     # Secrets: from the environment only (``with_env_secrets``), never shown or saved in clear.
     api_key: str | None = attrs.field(
         default=None, repr=False, metadata={"secret": True, "env": "BITUNIX_API_KEY"}

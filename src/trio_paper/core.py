@@ -29,8 +29,7 @@ from .inputs import (
     Tick,
 )
 from .model import Bar
-from .venues import bitunix
-from .venues.bitunix import RestError
+from .venues import bitunix, bitunix_rest
 from .venues.decoder import MarketDecoder
 
 CHECKPOINT_SCHEMA = 1
@@ -169,8 +168,10 @@ class Core:
         error = item.error
         if item.body is not None:
             try:
-                bars = bitunix.parse_klines(item.body, self.config.venue.symbol, self.interval_ms)
-            except (MalformedMessage, RestError) as exc:
+                bars = bitunix_rest.parse_klines(
+                    item.body, self.config.venue.symbol, self.interval_ms
+                )
+            except (MalformedMessage, bitunix_rest.RestError) as exc:
                 error = str(exc)
         accepted = self.decoder.on_backfill(item.t, bars)
         engine.feed_event(

@@ -39,7 +39,7 @@ from .inputs import (
 from .model import Bar
 from .store.recording import Header, RecordingWriter
 from .times import HOUR_MS, MINUTE_MS, iso_to_ms, ms_to_iso
-from .venues import bitunix
+from .venues import bitunix, bitunix_rest
 
 PUSH_MS = 500
 PRICE_EVERY_MS = 2_000
@@ -194,7 +194,7 @@ def build(
     yield Subscribed(next_seq(), t0, [bitunix.kline_channel("1min"), *bitunix.MARKET_CHANNELS])
     if warmup:
         start = warmup[0].open_time
-        body = bitunix.klines_body(warmup).decode()
+        body = bitunix_rest.klines_body(warmup).decode()
         yield Backfill(next_seq(), t0, "warmup", start, first.open_time, body)
     last_t = last_ts = t0
     for bar in _chain(first, iterator):

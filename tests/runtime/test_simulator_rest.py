@@ -1,5 +1,6 @@
-"""The simulator's REST klines over real loopback HTTP with httpx, read by ``bitunix.parse_klines``
-and checked against the recording's own candles, derived here with the project's bar builder."""
+"""The simulator's REST klines over real loopback HTTP with httpx, read by
+``bitunix_rest.parse_klines`` and checked against the recording's own candles, derived here
+with the project's bar builder."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from trio_paper.runtime.sim_tape import Tape, load_tape
 from trio_paper.runtime.simulator import Simulator, open_simulator
 from trio_paper.store.recording import RecordingReader
 from trio_paper.times import MINUTE_MS
-from trio_paper.venues import bitunix
+from trio_paper.venues import bitunix, bitunix_rest
 from trio_paper.venues.bars import BarBuilder
 
 Ohlcv = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
@@ -43,7 +44,7 @@ def candles(demo_recording: Path) -> dict[int, Ohlcv]:
     with RecordingReader(demo_recording) as reader:
         for item in reader:
             if isinstance(item, Backfill) and item.body is not None:
-                for bar in bitunix.parse_klines(item.body, "BTCUSDT", MINUTE_MS):
+                for bar in bitunix_rest.parse_klines(item.body, "BTCUSDT", MINUTE_MS):
                     out[bar.open_time] = ohlcv(bar)
             elif isinstance(item, Frame):
                 for event in bitunix.parse_frame(item.raw).events:
@@ -67,17 +68,17 @@ async def serving(tape: Tape, speed: float) -> AsyncIterator[tuple[Simulator, ht
 
 async def klines(http: httpx.AsyncClient, **params: int | str) -> list[Bar]:
     query = {"symbol": "BTCUSDT", "interval": "1m", **params}
-    response = await http.get(bitunix.KLINE_PATH, params=query)
+    response = await http.get(bitunix_rest.KLINE_PATH, params=query)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    return bitunix.parse_klines(response.content, "BTCUSDT", MINUTE_MS)
+    return bitunix_rest.parse_klines(response.content, "BTCUSDT", MINUTE_MS)
 
 
 async def error_code(http: httpx.AsyncClient, **params: int | str) -> int:
-    response = await http.get(bitunix.KLINE_PATH, params=params)
+    response = await http.get(bitunix_rest.KLINE_PATH, params=params)
     assert response.status_code == 200  # Bitunix's errors come as HTTP 200
-    with pytest.raises(bitunix.RestError) as error:
-        bitunix.parse_klines(response.content, "BTCUSDT", MINUTE_MS)
+    with pytest.raises(bitunix_rest.RestError) as error:
+        bitunix_rest.parse_klines(response.content, "BTCUSDT", MINUTE_MS)
     assert response.json()["data"] is None
     return error.value.code
 
@@ -173,7 +174,7 @@ async def test_more_than_ten_requests_a_second_are_code_10006(tape: Tape) -> Non
             codes = []
             for _ in range(12):
                 response = await http.get(
-                    bitunix.KLINE_PATH, params={"symbol": "BTCUSDT", "interval": "1m"}
+                    bitunix_rest.KLINE_PATH, params={"symbol": "BTCUSDT", "interval": "1m"}
                 )
                 codes.append(response.json()["code"])
             assert codes == [0] * 10 + [10006] * 2

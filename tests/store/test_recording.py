@@ -24,7 +24,7 @@ from trio_paper.inputs import (
     Tick,
 )
 from trio_paper.store.recording import Header, RecordingReader, RecordingWriter, read_header
-from trio_paper.venues import bitunix
+from trio_paper.venues import bitunix, bitunix_rest
 
 HEADER = Header(
     venue="bitunix",
@@ -261,4 +261,4 @@ def test_the_example_in_the_format_doc_is_a_valid_recording(tmp_path: Path) -> N
             assert bitunix.parse_frame(item.raw).events
         elif isinstance(item, Backfill):
             assert item.body is not None
-            assert len(bitunix.parse_klines(item.body, "BTCUSDT", 60_000)) == 1
+            assert len(bitunix_rest.parse_klines(item.body, "BTCUSDT", 60_000)) == 1

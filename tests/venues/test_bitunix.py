@@ -29,7 +29,7 @@ from trio_paper.model import (
     Ticker,
     Trade,
 )
-from trio_paper.venues import bitunix
+from trio_paper.venues import bitunix, bitunix_rest
 
 D = Decimal
 
@@ -478,7 +478,7 @@ DOCS_REST = (
 def test_rest_docs_example_is_refused_for_its_off_boundary_time() -> None:
     """The docs' ``time`` 111111 is not on a minute: a bar that cannot be placed is refused."""
     with pytest.raises(MalformedMessage) as info:
-        bitunix.parse_klines(DOCS_REST, "BTCUSDT", 60_000)
+        bitunix_rest.parse_klines(DOCS_REST, "BTCUSDT", 60_000)
     assert info.value.where == "$.data[0].time"
     assert "not on a bar boundary" in info.value.reason
 
@@ -487,7 +487,7 @@ def test_rest_docs_example_on_a_boundary_swaps_the_volume_names() -> None:
     """REST's ``quoteVol`` is the coin volume and ``baseVol`` the quote volume; JSON numbers
     are read through their shortest text (59989.2, not a binary fraction)."""
     body = DOCS_REST.replace('"time":111111', '"time":1775541360000')
-    (bar,) = bitunix.parse_klines(body, "BTCUSDT", 60_000)
+    (bar,) = bitunix_rest.parse_klines(body, "BTCUSDT", 60_000)
     assert bar == Bar(
         "BTCUSDT", 60_000, 1775541360000, open=D("60000"), high=D("60001"), low=D("59989.2"),
         close=D("60000"), volume=D("1"), quote_volume=D("60000"), source="rest",
@@ -505,9 +505,9 @@ def test_rest_klines_are_returned_oldest_first_and_may_use_string_times() -> Non
              "quoteVol": "1", "baseVol": "1"},
         ],
     }  # fmt: skip
-    bars = bitunix.parse_klines(json.dumps(body), "BTCUSDT", 60_000)
+    bars = bitunix_rest.parse_klines(json.dumps(body), "BTCUSDT", 60_000)
     assert [(b.open_time, b.close) for b in bars] == [(60_000, D("1")), (120_000, D("2"))]
-    assert bitunix.parse_klines('{"code":0,"msg":"","data":null}', "BTCUSDT", 60_000) == []
+    assert bitunix_rest.parse_klines('{"code":0,"msg":"","data":null}', "BTCUSDT", 60_000) == []
 
 
 @pytest.mark.parametrize(
@@ -527,7 +527,7 @@ def test_rest_kline_fields_are_checked(field: str, value: object, where: str, re
     kline = {"open": 1, "high": 1, "low": 1, "close": 1, "time": 60000, "quoteVol": 1, "baseVol": 1}
     body = json.dumps({"code": 0, "msg": "", "data": [{**kline, field: value}]})
     with pytest.raises(MalformedMessage) as info:
-        bitunix.parse_klines(body, "BTCUSDT", 60_000)
+        bitunix_rest.parse_klines(body, "BTCUSDT", 60_000)
     assert info.value.where == where
     assert reason in info.value.reason
 
@@ -535,8 +535,8 @@ def test_rest_kline_fields_are_checked(field: str, value: object, where: str, re
 def test_rest_error_code_is_a_rest_error() -> None:
     """Errors come back as HTTP 200 with a non-zero code."""
     body = '{"code":20015,"data":null,"msg":"this Futures is not allowed to trade."}'
-    with pytest.raises(bitunix.RestError) as info:
-        bitunix.parse_klines(body, "NOPEUSDT", 60_000)
+    with pytest.raises(bitunix_rest.RestError) as info:
+        bitunix_rest.parse_klines(body, "NOPEUSDT", 60_000)
     assert info.value.code == 20015
     assert info.value.message == "this Futures is not allowed to trade."
 
@@ -548,14 +548,14 @@ def test_klines_body_parses_back_to_the_same_bars() -> None:
         Bar("BTCUSDT", 60_000, 1746662460000, D("97044.5"), D("97050"), D("97000.1"),
             D("97001"), D("12.345"), D("1197477.3"), "rest"),
     ]  # fmt: skip
-    assert bitunix.parse_klines(bitunix.klines_body(bars), "BTCUSDT", 60_000) == bars
+    assert bitunix_rest.parse_klines(bitunix_rest.klines_body(bars), "BTCUSDT", 60_000) == bars
 
 
 def test_kline_query() -> None:
-    query = bitunix.kline_query("BTCUSDT", "1min", 60_000, 120_000, 500)
+    query = bitunix_rest.kline_query("BTCUSDT", "1min", 60_000, 120_000, 500)
     assert query == {
         "symbol": "BTCUSDT", "interval": "1m", "startTime": "60000", "endTime": "120000",
         "limit": "200",
     }  # fmt: skip
     with pytest.raises(ValueError, match="no REST klines"):
-        bitunix.kline_query("BTCUSDT", "3min", 0, 1, 1)
+        bitunix_rest.kline_query("BTCUSDT", "3min", 0, 1, 1)

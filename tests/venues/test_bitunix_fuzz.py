@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import Bar
-from trio_paper.venues import bitunix
+from trio_paper.venues import bitunix, bitunix_rest
 from trio_paper.venues.decoder import MarketDecoder
 
 FRAMES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bitunix" / "frames.jsonl"
@@ -34,8 +34,8 @@ REST = [
         '"msg":"Success"}'
     ),
     json.loads(
-        bitunix.klines_body(
-            bitunix.parse_klines(
+        bitunix_rest.klines_body(
+            bitunix_rest.parse_klines(
                 '{"code":0,"msg":"","data":[{"open":"1","high":"2","low":"0.5","close":"1.5",'
                 '"time":60000,"quoteVol":"3","baseVol":"4"}]}',
                 "BTCUSDT",
@@ -132,8 +132,8 @@ def _decode(raw: str | bytes) -> None:
 
 def _klines(raw: str | bytes) -> None:
     try:
-        bars = bitunix.parse_klines(raw, "BTCUSDT", 60_000)
-    except (MalformedMessage, bitunix.RestError):
+        bars = bitunix_rest.parse_klines(raw, "BTCUSDT", 60_000)
+    except (MalformedMessage, bitunix_rest.RestError):
         return
     assert all(isinstance(bar, Bar) for bar in bars)
     MarketDecoder.create("BTCUSDT", 60_000, 2_000).on_backfill(2**62, bars)

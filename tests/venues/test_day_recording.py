@@ -13,7 +13,7 @@ import pytest
 from trio_paper.inputs import Backfill, Frame, Tick
 from trio_paper.model import Bar
 from trio_paper.store.recording import RecordingReader
-from trio_paper.venues import bitunix
+from trio_paper.venues import bitunix, bitunix_rest
 from trio_paper.venues.decoder import MarketDecoder
 
 MIN = 60_000
@@ -56,7 +56,7 @@ def test_day_recording_decodes_to_its_source_candles(
                 bars += decoder.on_clock(item.t)
             elif isinstance(item, Backfill):
                 assert item.body is not None
-                warmup = bitunix.parse_klines(item.body, "BTCUSDT", MIN)
+                warmup = bitunix_rest.parse_klines(item.body, "BTCUSDT", MIN)
                 bars += decoder.on_backfill(item.t, warmup)
         assert reader.truncated is None
 

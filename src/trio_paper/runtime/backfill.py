@@ -10,7 +10,7 @@ import attrs
 import httpx
 import trio
 
-from ..venues import bitunix
+from ..venues import bitunix, bitunix_rest
 
 
 @attrs.frozen
@@ -37,7 +37,7 @@ class RestKlines:
     async def pages(self, start: int, end: int, client: httpx.AsyncClient) -> list[Page]:
         """Bars in ``[start, end)``, one page per ≤ 200 bars, oldest first."""
         pages = []
-        step = bitunix.MAX_KLINE_PAGE * self.interval_ms
+        step = bitunix_rest.MAX_KLINE_PAGE * self.interval_ms
         for page_start in range(start, end, step):
             page_end = min(end, page_start + step)
             limit = (page_end - page_start) // self.interval_ms or 1
@@ -46,10 +46,10 @@ class RestKlines:
 
     async def _get(self, client: httpx.AsyncClient, start: int, end: int, limit: int) -> Page:
         await self._pace()
-        query = bitunix.kline_query(self.symbol, self.interval, start, end, limit)
+        query = bitunix_rest.kline_query(self.symbol, self.interval, start, end, limit)
         try:
             response = await client.get(
-                self.base_url + bitunix.KLINE_PATH, params=query, timeout=self.timeout
+                self.base_url + bitunix_rest.KLINE_PATH, params=query, timeout=self.timeout
             )
         except httpx.HTTPError as exc:
             return Page(start, end, None, f"{type(exc).__name__}: {exc}")
@@ -61,4 +61,4 @@ class RestKlines:
         wait = self._next_request - trio.current_time()
         if wait > 0:
             await trio.sleep(wait)
-        self._next_request = trio.current_time() + 1 / bitunix.MAX_REST_REQUESTS_PER_S
+        self._next_request = trio.current_time() + 1 / bitunix_rest.MAX_REST_REQUESTS_PER_S

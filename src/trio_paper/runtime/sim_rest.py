@@ -15,7 +15,7 @@ import h11
 import trio
 
 from ..codec import dumps
-from ..venues import bitunix
+from ..venues import bitunix, bitunix_rest
 from .sim_rules import ExchangeRules
 from .sim_stats import SimStats
 from .sim_timeline import Timeline
@@ -24,7 +24,7 @@ UNKNOWN_SYMBOL = 20015
 RATE_LIMITED = 10006
 BAD_PARAMETER = 10002
 _DEFAULT_LIMIT = 100
-_REST_TO_MS = {rest: bitunix.INTERVALS[ws] for ws, rest in bitunix.REST_INTERVALS.items()}
+_REST_TO_MS = {rest: bitunix.INTERVALS[ws] for ws, rest in bitunix_rest.REST_INTERVALS.items()}
 _IDLE_S = 60.0
 """A keep-alive connection with no request for this long is closed."""
 
@@ -55,7 +55,7 @@ class KlineEndpoint:
             self.stats.rest_rate_limited += 1
             return 200, _error(RATE_LIMITED, "Request too frequent, please try again later")
         url = urlsplit(target)
-        if url.path != bitunix.KLINE_PATH:
+        if url.path != bitunix_rest.KLINE_PATH:
             return 404, _error(404, "Not Found")
         if method != "GET":
             return 405, _error(405, "Method Not Allowed")
@@ -83,7 +83,7 @@ class KlineEndpoint:
         tape = self.timeline.tape
         if key not in tape.bars and key not in tape.history:
             raise _BadParameter(f"interval {interval!r}: the recording has no such bars")
-        return bitunix.klines_body(self.timeline.closed_bars(key, start, end, limit))
+        return bitunix_rest.klines_body(self.timeline.closed_bars(key, start, end, limit))
 
 
 def _text(query: dict[str, list[str]], name: str, default: str | None = None) -> str:

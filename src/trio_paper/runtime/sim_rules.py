@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 from attrs.validators import ge, gt
 
-from ..venues import bitunix
+from ..venues import bitunix, bitunix_rest
 
 
 def _delay_range(_: object, __: object, value: tuple[float, float]) -> None:
@@ -28,7 +28,9 @@ class ExchangeRules:
     subscribe_delay_s: tuple[float, float] = attrs.field(default=(0.1, 0.6), validator=_delay_range)
     """Data for a new subscription starts this long after it, at random (real seconds)."""
     max_message_bytes: int = attrs.field(default=1 << 20, validator=gt(0))
-    rest_requests_per_s: int = attrs.field(default=bitunix.MAX_REST_REQUESTS_PER_S, validator=ge(1))
-    max_kline_page: int = attrs.field(default=bitunix.MAX_KLINE_PAGE, validator=ge(1))
+    rest_requests_per_s: int = attrs.field(
+        default=bitunix_rest.MAX_REST_REQUESTS_PER_S, validator=ge(1)
+    )
+    max_kline_page: int = attrs.field(default=bitunix_rest.MAX_KLINE_PAGE, validator=ge(1))
     close_wait_s: float = attrs.field(default=1.0, validator=ge(0))
     """How long a close frame waits for the client's before hanging up."""

@@ -21,7 +21,7 @@ from ..inputs import Backfill, Frame
 from ..model import Bar
 from ..store.recording import Header, RecordingReader
 from ..times import MINUTE_MS
-from ..venues import bitunix
+from ..venues import bitunix, bitunix_rest
 
 Route = tuple[str, str]
 """``(channel, SYMBOL)``: what a client subscribes to, and what a push is routed on."""
@@ -144,8 +144,8 @@ def _backfill_bars(body: str, header: Header) -> list[Bar]:
     if interval_ms is None:
         return []
     try:
-        return bitunix.parse_klines(body, header.symbol, interval_ms)
-    except (MalformedMessage, bitunix.RestError):
+        return bitunix_rest.parse_klines(body, header.symbol, interval_ms)
+    except (MalformedMessage, bitunix_rest.RestError):
         return []
 
 

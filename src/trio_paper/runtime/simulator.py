@@ -68,7 +68,7 @@ class Simulator:
         self.ws_url = ""
         """``ws://HOST:PORT/public/``"""
         self.rest_url = ""
-        """``http://HOST:PORT``: the REST base, as ``bitunix.REST_URL``."""
+        """``http://HOST:PORT``: the REST base, as ``bitunix_rest.REST_URL``."""
         self._rest = KlineEndpoint(timeline, rules, self.stats)
         self._rng = rng
         self._log = log or (lambda _: None)
