@@ -200,7 +200,14 @@ class Session:
 
     async def _fetch(self, reason: str, start: int, end: int, client: httpx.AsyncClient) -> None:
         for page in await self.rest.pages(start, end, client):
-            if page.error:
+            if page.error and reason == "warmup":
+                log.error(
+                    "cannot fetch the warm-up bars from %s (%s). No network, or the exchange "
+                    "blocked from here? `trio-paper run --sim` runs the same session offline. "
+                    "Going on: the strategy warms up on live bars.",
+                    self.plan.rest_url, page.error,
+                )  # fmt: skip
+            elif page.error:
                 log.warning("backfill %s [%s, %s): %s", reason, page.start, page.end, page.error)
             await self._emit(
                 Backfill(0, self.clock_ms(), reason, page.start, page.end, page.body, page.error)
