@@ -8,7 +8,6 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import orjson
 import pytest
@@ -17,8 +16,8 @@ from trio_websocket import (
     ConnectionClosed,
     ConnectionRejected,
     WebSocketConnection,
-    wrap_client_stream,
 )
+from wsclient import websocket
 
 from trio_paper.codec import MalformedMessage
 from trio_paper.runtime.faults import Fault, FaultError, FaultKind, FaultPlan
@@ -155,29 +154,6 @@ AT = 0.4
 @pytest.fixture(scope="module")
 def tape(demo_recording: Path) -> Tape:
     return load_tape(demo_recording)
-
-
-@asynccontextmanager
-async def websocket(url: str) -> AsyncIterator[WebSocketConnection]:
-    """A trio-websocket client on a TCP stream we own: trio-websocket 0.12 leaves its socket
-    open when the server closes first, so it is closed here."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    stream = await trio.open_tcp_stream(parts.hostname, parts.port)
-    try:
-        async with trio.open_nursery() as nursery:
-            ws = await wrap_client_stream(
-                nursery, stream, parts.hostname, parts.path, message_queue_size=10_000
-            )
-            try:
-                yield ws
-            finally:
-                with trio.move_on_after(1, shield=True):
-                    await ws.aclose()
-                nursery.cancel_scope.cancel()
-    finally:
-        await trio.aclose_forcefully(stream)
 
 
 @asynccontextmanager
