@@ -32,11 +32,11 @@ from .engine.strategies import load as load_strategy
 from .inputs import SessionStart
 from .logs import log_notices
 from .report import write_reports
-from .store.checkpoint import Checkpoint, CheckpointStore, now_iso
+from .store.checkpoint import CheckpointStore, checkpoint_of
 from .store.files import private_dir
-from .store.journal import JournalWriter
+from .store.journal import ResumedJournal
 from .store.recording import RecordingReader
-from .store.recovery import last_seq, run_config, truncate_torn_tail
+from .store.recovery import run_config
 from .store.rundir import RunDir, new_run, point_latest, runs_root
 from .venues.bitunix import INTERVALS
 
@@ -90,8 +90,6 @@ def replay(
     checkpoint = store.load()
     core = Core(config, strategy, Core.restore_state(checkpoint.core) if checkpoint else None)
     after = checkpoint.input_seq if checkpoint else 0
-    truncate_torn_tail(run.events)
-    durable = last_seq(run.events)
     clock = time.perf_counter()
     items = records = 0
     recording = manifest["input_kind"] == "recording"
@@ -102,29 +100,25 @@ def replay(
         )
         if speed is not None or progress is not None:
             inputs = _paced(inputs, speed, progress, reader)
-        with JournalWriter(run.events, create=not durable) as journal:
+        with ResumedJournal(run.events) as journal:
             # Most inputs produce no record and no notice: the checks keep their cost to that.
             for seq, _, out in inputs:
                 items += 1
                 if out:
-                    new = [r for r in out if r["seq"] > durable] if durable else out
-                    records += len(new)
-                    journal.append(new)
+                    records += journal.append_new(out)
                 if core.notices:
                     log_notices("replay", core.notices)  # a strategy's traceback, a bad frame
                 if journal.pending and seq % FLUSH_EVERY == 0:
                     journal.flush()  # to the OS: survives a killed process, not a power cut
                 if checkpoint_every and seq % checkpoint_every == 0:
                     journal.sync()
-                    store.save(_checkpoint(run, core))
-            final = [r for r in core.end(core.engine.t, "end of input") if r["seq"] > durable]
-            records += len(final)
-            journal.append(final)
+                    store.save(checkpoint_of(run.id, core))
+            records += journal.append_new(core.end(core.engine.t, "end of input"))
             journal.sync()
     finally:
         if reader is not None:
             reader.close()
-    store.save(_checkpoint(run, core))
+    store.save(checkpoint_of(run.id, core))
     seconds = time.perf_counter() - clock
     truncated = reader.truncated if reader else None
     manifest.update(
@@ -160,11 +154,6 @@ def _open_run(
     }  # fmt: skip
     run.write_manifest(manifest)
     return run, manifest
-
-
-def _checkpoint(run: RunDir, core: Core) -> Checkpoint:
-    snapshot = core.snapshot()
-    return Checkpoint(run.id, core.state.last_seq, core.engine.state.seq, now_iso(), snapshot)
 
 
 def _recording_inputs(core: Core, reader: RecordingReader, after: int) -> Inputs:

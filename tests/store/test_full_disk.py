@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from trio_paper.store.appendlog import truncate_torn_tail
 from trio_paper.store.checkpoint import Checkpoint, CheckpointStore
 from trio_paper.store.journal import JournalWriter, read_journal
-from trio_paper.store.recovery import truncate_torn_tail
 
 
 def fill(disk: Path, leave: int = 0) -> Path:

@@ -13,10 +13,11 @@ from trio_paper.config import Config
 from trio_paper.core import Core
 from trio_paper.engine.strategies import load
 from trio_paper.inputs import SessionStart
+from trio_paper.store.appendlog import truncate_torn_tail
 from trio_paper.store.checkpoint import Checkpoint, CheckpointStore
 from trio_paper.store.files import private_dir
 from trio_paper.store.recording import RecordingReader, RecordingWriter, read_header
-from trio_paper.store.recovery import recover, truncate_torn_tail
+from trio_paper.store.recovery import recover
 from trio_paper.store.rundir import RunDir, new_run
 
 STRATEGY = {"name": "ema_cross", "params": {"fast": 3, "slow": 8, "stop_pct": "0.3"}}

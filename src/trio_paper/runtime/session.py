@@ -33,7 +33,7 @@ from ..config import Config
 from ..core import Core
 from ..exits import Exit
 from ..inputs import Backfill, Item, KillSwitch, SessionStart, StopRequested, Tick
-from ..store.checkpoint import Checkpoint, now_iso
+from ..store.checkpoint import checkpoint_of
 from ..venues import bitunix
 from .backfill import RestKlines
 from .durable import Durable
@@ -280,12 +280,7 @@ class Session:
                 log.warning("backfill queue full or closed: gap %s not fetched", _brief(record))
 
     async def _checkpoint(self) -> None:
-        core = self.core
-        snapshot = core.snapshot()
-        checkpoint = Checkpoint(
-            core.state.run_id or self.plan.run_id, core.state.last_seq, core.engine.state.seq,
-            now_iso(), snapshot,
-        )  # fmt: skip
+        checkpoint = checkpoint_of(self.plan.run_id, self.core)
         self._fills_unsaved = False
         self._last_checkpoint = trio.current_time()
         await self.durable.checkpoint(checkpoint)

@@ -64,3 +64,30 @@ class AppendLog:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def truncate_torn_tail(path: Path) -> int:
+    """Cut a last line left without its newline by a crash; return how many bytes went."""
+    if not path.exists():
+        return 0
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        keep = size
+        step = 4096
+        while keep > 0:
+            start = max(0, keep - step)
+            handle.seek(start)
+            chunk = handle.read(keep - start)
+            if keep == size and chunk.endswith(b"\n"):
+                return 0
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            keep = start
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+        return size - keep

@@ -22,6 +22,7 @@ import attrs
 import orjson
 
 from ..codec import dumps
+from ..core import Core
 from .files import fsync_dir, private_dir, write_synced
 
 FORMAT = "trio-paper-checkpoint"
@@ -151,6 +152,12 @@ class CheckpointStore:
             shutil.move(path, target / path.name)
         fsync_dir(self.dir)
         return target
+
+
+def checkpoint_of(run_id: str, core: Core) -> Checkpoint:
+    """The core's state now, as a checkpoint of run ``run_id``."""
+    snapshot = core.snapshot()
+    return Checkpoint(run_id, core.state.last_seq, core.engine.state.seq, now_iso(), snapshot)
 
 
 def now_iso() -> str:

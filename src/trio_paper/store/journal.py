@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from ..codec import MalformedMessage, dumps
-from .appendlog import AppendLog
+from .appendlog import AppendLog, truncate_torn_tail
 
 
 class JournalWriter(AppendLog):
@@ -21,6 +21,37 @@ class JournalWriter(AppendLog):
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
             self.write_line(dumps(record))
+
+
+class ResumedJournal(JournalWriter):
+    """A journal reopened after a stop, for inputs run through the core again.
+
+    A torn last line is cut first (``cut`` says how many bytes). ``append_new`` then writes only
+    the records the journal does not hold yet, by ``seq``: re-running inputs never duplicates a
+    record, and the journal ends as if the run had never stopped.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.cut = truncate_torn_tail(path)
+        self.durable = last_seq(path)
+        """The ``seq`` of the last record the journal already holds (0: none)."""
+        super().__init__(path, create=not self.durable)
+
+    def append_new(self, records: list[dict[str, Any]]) -> int:
+        """Append the records past ``durable``; return how many that was."""
+        if self.durable:
+            records = [r for r in records if r["seq"] > self.durable]
+        self.append(records)
+        return len(records)
+
+
+def last_seq(journal: Path) -> int:
+    """The ``seq`` of the journal's last complete record (0 for none)."""
+    last = 0
+    if journal.exists():
+        for record in read_journal(journal):
+            last = record["seq"]
+    return last
 
 
 def read_journal(path: Path) -> Iterator[dict[str, Any]]:

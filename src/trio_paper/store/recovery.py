@@ -11,7 +11,6 @@ resumes the same account — no fill lost, none duplicated.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ from ..config import Config
 from ..core import Core
 from ..engine.strategies import load as load_strategy
 from ..report import write_reports
-from .checkpoint import Checkpoint, CheckpointStore, now_iso
-from .journal import JournalWriter, read_journal
+from .appendlog import truncate_torn_tail
+from .checkpoint import CheckpointStore, checkpoint_of, now_iso
+from .journal import ResumedJournal
 from .recording import RecordingReader
 from .rundir import RunDir, runs_root
 
@@ -41,42 +41,6 @@ class Recovery:
     interrupted: bool
     strategy: dict[str, Any]
     core: dict[str, Any]
-
-
-def truncate_torn_tail(path: Path) -> int:
-    """Cut a last line left without its newline by a crash; return how many bytes went."""
-    if not path.exists():
-        return 0
-    with path.open("rb+") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        if size == 0:
-            return 0
-        keep = size
-        step = 4096
-        while keep > 0:
-            start = max(0, keep - step)
-            handle.seek(start)
-            chunk = handle.read(keep - start)
-            if keep == size and chunk.endswith(b"\n"):
-                return 0
-            newline = chunk.rfind(b"\n")
-            if newline >= 0:
-                keep = start + newline + 1
-                break
-            keep = start
-        handle.truncate(keep)
-        handle.flush()
-        os.fsync(handle.fileno())
-        return size - keep
-
-
-def last_seq(journal: Path) -> int:
-    """The ``seq`` of the journal's last complete record (0 for none)."""
-    last = 0
-    if journal.exists():
-        for record in read_journal(journal):
-            last = record["seq"]
-    return last
 
 
 def run_config(run: RunDir) -> tuple[Config, dict[str, Any]]:
@@ -101,36 +65,32 @@ def recover(home: Path, store: CheckpointStore) -> Recovery | None:
     config, strategy_spec = run_config(run)
     strategy = load_strategy(strategy_spec["name"], strategy_spec["params"])
     core = Core(config, strategy, Core.restore_state(checkpoint.core))
-    for path in (run.recording, run.events):
-        cut = truncate_torn_tail(path)
-        if cut:
-            log.warning("%s: cut a torn last line of %d bytes left by a crash", path, cut)
-    durable = last_seq(run.events)
-    if durable < checkpoint.journal_seq:
-        log.error(
-            "%s ends at record %d but the checkpoint covers up to %d: records %d–%d are missing "
-            "(the journal was damaged after it was synced); the account itself is intact",
-            run.events, durable, checkpoint.journal_seq, durable + 1, checkpoint.journal_seq,
-        )  # fmt: skip
+    _report_cut(run.recording, truncate_torn_tail(run.recording))
     replayed = appended = 0
-    with JournalWriter(run.events, create=False) as journal:
+    with ResumedJournal(run.events) as journal:
+        _report_cut(run.events, journal.cut)
+        durable = journal.durable
+        if durable < checkpoint.journal_seq:
+            log.error(
+                "%s ends at record %d but the checkpoint covers up to %d: records %d–%d are "
+                "missing (the journal was damaged after it was synced); the account is intact",
+                run.events, durable, checkpoint.journal_seq, durable + 1, checkpoint.journal_seq,
+            )  # fmt: skip
         if run.recording.exists():
             with RecordingReader(run.recording) as reader:
                 for item in reader:
                     if item.seq <= checkpoint.input_seq:
                         continue
                     replayed += 1
-                    new = [r for r in core.on_item(item) if r["seq"] > durable]
-                    appended += len(new)
-                    journal.append(new)
+                    appended += journal.append_new(core.on_item(item))
         interrupted = not core.engine.state.ended
         if interrupted:
-            final = core.end(core.engine.t, "interrupted; recovered at the next start")
-            appended += len(final)
-            journal.append(final)
+            appended += journal.append_new(
+                core.end(core.engine.t, "interrupted; recovered at the next start")
+            )
         journal.sync()
-    snapshot = core.snapshot()
-    store.save(Checkpoint(run.id, core.state.last_seq, core.engine.state.seq, now_iso(), snapshot))
+    saved = checkpoint_of(run.id, core)
+    store.save(saved)
     if appended:
         write_reports(run)
     if interrupted:
@@ -141,4 +101,9 @@ def recover(home: Path, store: CheckpointStore) -> Recovery | None:
             "run %s had stopped abruptly: re-ran %d recorded inputs, appended %d journal records",
             run.id, replayed, appended,
         )  # fmt: skip
-    return Recovery(run.id, replayed, appended, interrupted, strategy_spec, snapshot)
+    return Recovery(run.id, replayed, appended, interrupted, strategy_spec, saved.core)
+
+
+def _report_cut(path: Path, cut: int) -> None:
+    if cut:
+        log.warning("%s: cut a torn last line of %d bytes left by a crash", path, cut)
