@@ -18,10 +18,9 @@ import pytest
 import trio
 from trio_websocket import (
     ConnectionClosed,
-    ConnectionRejected,
     WebSocketConnection,
 )
-from wsclient import websocket
+from wsclient import handshake_status, websocket
 
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import BarUpdate, Connected, Pong, Quote, SubscribeResult
@@ -56,19 +55,6 @@ async def client(sim: Simulator) -> AsyncIterator[WebSocketConnection]:
     async with websocket(sim.ws_url) as ws:
         assert await ws.get_message() == CONNECT
         yield ws
-
-
-async def handshake_status(url: str) -> int:
-    """The HTTP status the WebSocket handshake got: 101 when accepted."""
-    status = 101
-    try:
-        async with websocket(url):
-            pass
-    except* ConnectionRejected as group:
-        rejected = group.exceptions[0]
-        assert isinstance(rejected, ConnectionRejected)
-        status = rejected.status_code
-    return status
 
 
 async def next_json(ws: WebSocketConnection) -> dict[str, Any]:

@@ -14,10 +14,9 @@ import pytest
 import trio
 from trio_websocket import (
     ConnectionClosed,
-    ConnectionRejected,
     WebSocketConnection,
 )
-from wsclient import websocket
+from wsclient import handshake_status, websocket
 
 from trio_paper.codec import MalformedMessage
 from trio_paper.runtime.faults import Fault, FaultError, FaultKind, FaultPlan
@@ -211,18 +210,6 @@ async def test_drop_hangs_up_without_a_close_frame(tape: Tape) -> None:
             assert code == 1006
             assert messages
             assert sim.stats.endings == {"fault: drop": 1}
-
-
-async def handshake_status(url: str) -> int:
-    status = 101
-    try:
-        async with websocket(url):
-            pass
-    except* ConnectionRejected as group:
-        rejected = group.exceptions[0]
-        assert isinstance(rejected, ConnectionRejected)
-        status = rejected.status_code
-    return status
 
 
 async def test_refuse_drops_sockets_and_refuses_handshakes_for_a_while(tape: Tape) -> None:

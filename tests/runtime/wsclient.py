@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import trio
-from trio_websocket import WebSocketConnection, wrap_client_stream
+from trio_websocket import ConnectionRejected, WebSocketConnection, wrap_client_stream
 
 
 @asynccontextmanager
@@ -31,3 +31,16 @@ async def websocket(url: str) -> AsyncIterator[WebSocketConnection]:
                 nursery.cancel_scope.cancel()
     finally:
         await trio.aclose_forcefully(stream)
+
+
+async def handshake_status(url: str) -> int:
+    """The HTTP status the WebSocket handshake got: 101 when accepted."""
+    status = 101
+    try:
+        async with websocket(url):
+            pass
+    except* ConnectionRejected as group:
+        rejected = group.exceptions[0]
+        assert isinstance(rejected, ConnectionRejected)
+        status = rejected.status_code
+    return status
