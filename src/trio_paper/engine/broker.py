@@ -30,6 +30,7 @@ import attrs
 
 from ..model import Bar, MarkPrice, Quote, Side
 from .state import ZERO, BrokerState, Order, Position
+from .steps import on_step
 
 Emit = Callable[..., None]
 HUNDRED = Decimal(100)
@@ -486,13 +487,10 @@ class Broker:
         return self._round_tick(moved, down=side is Side.SELL)
 
     def _round_tick(self, price: Decimal, down: bool) -> Decimal:
-        tick = self.settings.tick_size
-        steps = (price / tick).to_integral_value(ROUND_FLOOR if down else ROUND_CEILING)
-        return (steps * tick).quantize(tick)  # on the tick's exponent: 90500.0, never 9.0500E+5
+        return on_step(price, self.settings.tick_size, ROUND_FLOOR if down else ROUND_CEILING)
 
     def _floor_lot(self, qty: Decimal) -> Decimal:
-        lot = self.settings.lot_step
-        return ((qty / lot).to_integral_value(ROUND_FLOOR) * lot).quantize(lot)
+        return on_step(qty, self.settings.lot_step, ROUND_FLOOR)
 
 
 def _order_fields(order: Order) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ..times import DAY_MS, MINUTE_MS, utc_day
 from .broker import Broker, Emit
 from .intents import Enter
 from .state import ZERO, Order
+from .steps import on_step
 
 HUNDRED = Decimal(100)
 
@@ -131,8 +132,7 @@ class Risk:
         equity = broker.equity()
         qty = equity * risk_pct / HUNDRED / distance
         qty = min(qty, equity * cfg.max_leverage / entry, cfg.max_notional / entry)
-        qty = (qty / cfg.lot_step).to_integral_value(ROUND_FLOOR) * cfg.lot_step
-        qty = qty.quantize(cfg.lot_step)  # 10.0000 in the journal, not 1E+1
+        qty = on_step(qty, cfg.lot_step, ROUND_FLOOR)
         notional = qty * entry
         if qty <= 0 or notional < cfg.min_notional:
             return (
@@ -213,5 +213,4 @@ class Risk:
         self.state.losses_in_a_row = 0
 
     def _tick(self, price: Decimal) -> Decimal:
-        tick = self.settings.tick_size
-        return ((price / tick).to_integral_value() * tick).quantize(tick)
+        return on_step(price, self.settings.tick_size)

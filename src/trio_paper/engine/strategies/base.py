@@ -8,7 +8,7 @@ checkpoint, so a restart resumes it exactly). See ``docs/strategies.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
@@ -16,6 +16,7 @@ import attrs
 from ...codec import converter, structure
 from ...model import Bar, Quote
 from ..intents import Intent
+from ..steps import on_step
 
 
 @attrs.frozen
@@ -33,9 +34,8 @@ class View:
 
     def price(self, value: float | Decimal) -> Decimal:
         """A computed price (an indicator is a float) on the instrument's tick grid."""
-        steps = (Decimal(repr(value)) if isinstance(value, float) else value) / self.tick_size
-        # quantize: a whole number of ticks can come out as 1.000E+4; the journal wants 1000.0
-        return (steps.to_integral_value(ROUND_HALF_EVEN) * self.tick_size).quantize(self.tick_size)
+        price = Decimal(repr(value)) if isinstance(value, float) else value
+        return on_step(price, self.tick_size)
 
 
 @attrs.frozen
