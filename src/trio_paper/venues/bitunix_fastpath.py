@@ -17,13 +17,12 @@ why. So the fast path may only ever decline, never refuse or accept on its own;
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from ..codec import strict_decimal
 from ..model import BarUpdate, MarkPrice, Quote
-from ..times import datetime_to_ms
+from ..times import iso_to_ms
 
 _ENVELOPE = frozenset({"ch", "symbol", "ts", "data"})
 _KLINE = frozenset({"o", "c", "h", "l", "b", "q"})
@@ -110,9 +109,6 @@ def _settlement_ms(text: str) -> int | None:
     """An ISO time with a zone → ms, or None. Cached: a ``price`` push every 2 s repeats the
     same two settlement times for 8 hours."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return iso_to_ms(text)
+    except ValueError:  # not ISO-8601, or no zone
         return None
-    if moment.tzinfo is None:
-        return None
-    return datetime_to_ms(moment)
