@@ -46,7 +46,7 @@ from trio_paper.store.checkpoint import CheckpointStore, now_iso
 from trio_paper.store.journal import JournalWriter
 from trio_paper.store.recording import Header, RecordingWriter
 from trio_paper.store.rundir import ensure_home, new_run
-from trio_paper.venues import bitunix
+from trio_paper.venues.bitunix import ws as bitunix
 
 from .memory import status_kb
 

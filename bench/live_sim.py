@@ -22,9 +22,9 @@ from pathlib import Path
 import orjson
 import trio
 
-from trio_paper.runtime.sim_rules import ExchangeRules
-from trio_paper.runtime.sim_tape import load_tape
-from trio_paper.runtime.simulator import open_simulator
+from trio_paper.sim.rules import ExchangeRules
+from trio_paper.sim.simulator import open_simulator
+from trio_paper.sim.tape import load_tape
 
 
 async def serve(recording: Path, speed: float, loop: bool, sends: array[int]) -> None:

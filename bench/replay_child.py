@@ -21,9 +21,9 @@ from pathlib import Path
 import orjson
 
 import trio_paper
+from trio_paper.app.replay import replay
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load as load_strategy
-from trio_paper.replay import replay
 
 from .memory import status_kb
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from trio_paper.candles import read_candles
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import Bar
+from trio_paper.venues.candles import read_candles
 
 D = Decimal
 

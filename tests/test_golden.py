@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from trio_paper.cli import main
-
 from conftest import RECORDINGS, SHARED
+from trio_paper.cli import main
 
 HASHES = Path(__file__).parent / "golden" / "hashes.json"
 CANDLES = SHARED / "data" / "candles"

@@ -19,9 +19,9 @@ import orjson
 
 from leaks import assert_no_secrets
 from trio_paper import scrub
+from trio_paper.app.replay import replay
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load as load_strategy
-from trio_paper.replay import replay
 from trio_paper.scrub import Scrubber
 from trio_paper.store.journal import read_journal
 

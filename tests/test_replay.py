@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from trio_paper.app.replay import ReplayResult, replay
 from trio_paper.config import Config, evolve
 from trio_paper.engine.strategies import load
-from trio_paper.replay import ReplayResult, replay
 from trio_paper.store.journal import read_journal
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import orjson
 
+from trio_paper.app.replay import replay
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load
-from trio_paper.replay import replay
 from trio_paper.store.checkpoint import Checkpoint, CheckpointStore
 
 

@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 
 from trio_paper.inputs import Backfill, Frame, Item, SessionStart, StopRequested, Tick
 from trio_paper.model import Bar, MarkPrice
+from trio_paper.sim.synth import FundingRates, from_candles, price_path
 from trio_paper.store.recording import Header, RecordingReader
-from trio_paper.synth import FundingRates, from_candles, price_path
-from trio_paper.venues import bitunix, bitunix_rest
+from trio_paper.venues.bitunix import rest as bitunix_rest
+from trio_paper.venues.bitunix import ws as bitunix
 from trio_paper.venues.decoder import MarketDecoder
 
 D = Decimal

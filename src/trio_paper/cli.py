@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from . import __version__, logs
-from .codec import MalformedMessage
-from .config import Config, ConfigError, evolve, load, with_env_secrets
-from .engine.strategies import Strategy, StrategyError
-from .engine.strategies import load as load_strategy
-from .exits import Exit
+from .app.settings import config_of, home_of
+from .errors import Exit, TrioPaperError, exit_code_of, exit_codes_text
 from .scrub import Scrubber, install, scrubbing_terminal
 from .secrets import load_dotenv, secret_values
-
-
-class UsageError(Exception):
-    """Something the user can fix: printed as one line, exit code 2."""
-
 
 DESCRIPTION = """\
 Paper-trade crypto perpetuals on live exchange data, unattended, and replay any session
@@ -41,6 +34,8 @@ examples:
 
 Files live under --home (default: $TRIO_PAPER_HOME, else the current directory): runs/, logs/,
 state/. Settings come from --config (default: <home>/config.yaml if present, else built-ins).
+
+exit codes (every command):
 """
 
 
@@ -85,7 +80,8 @@ def _strategy_option(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
-        prog="trio-paper", description=DESCRIPTION, epilog=EPILOG, formatter_class=_formatter,
+        prog="trio-paper", description=DESCRIPTION, epilog=EPILOG + exit_codes_text(),
+        formatter_class=_formatter,
         parents=[common],
     )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"trio-paper {__version__}")
@@ -101,8 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "missed bars backfilled, and nothing fills on old prices.",
         epilog="examples:\n  trio-paper run --minutes 10\n  trio-paper run --minutes 10 --sim\n"
         "  trio-paper run --minutes 60 --strategy pullback --home ~/paper\n\n"
-        "exit codes: 0 deadline or requested stop; 2 bad config; 3 fatal I/O; 4 kill switch;"
-        " 5 another instance is running",
+        f"exit codes:\n{exit_codes_text()}",
     )  # fmt: skip
     run.add_argument(
         "--minutes", type=_positive_float, help="how long to run (default: config session.minutes)"
@@ -138,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a new paper account; the old state is archived, never deleted",
     )
     _strategy_option(run)
-    run.set_defaults(handler=_cmd_run)
+    run.set_defaults(handler=_command("run", "run_command"))
 
     replay = commands.add_parser(
         "replay", parents=[common], formatter_class=_formatter,
@@ -171,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint every N inputs, so a killed replay resumes (with --run-id)",
     )  # fmt: skip
     _strategy_option(replay)
-    replay.set_defaults(handler=_cmd_replay)
+    replay.set_defaults(handler=_command("replay", "replay_command"))
 
     sim = commands.add_parser(
         "sim", parents=[common], formatter_class=_formatter,
@@ -205,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--faults", type=Path, metavar="FILE", help="a fault schedule (YAML; see docs/simulator.md)"
     )
-    sim.set_defaults(handler=_cmd_sim)
+    sim.set_defaults(handler=_command("sim", "sim_command"))
 
     status = commands.add_parser(
         "status", parents=[common], formatter_class=_formatter,
@@ -219,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument(
         "--check", action="store_true", help="health check: exit 0 if healthy, 1 if not"
     )
-    status.set_defaults(handler=_cmd_status)
+    status.set_defaults(handler=_command("status", "status_command"))
 
     reset = commands.add_parser(
         "reset", parents=[common], formatter_class=_formatter,
@@ -232,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     reset.add_argument("--halt", action="store_true", help="lift a breaker or daily-limit halt")
     reset.add_argument("--kill", action="store_true", help="turn the kill switch off")
-    reset.set_defaults(handler=_cmd_reset)
+    reset.set_defaults(handler=_command("reset", "reset_command"))
 
     recordings = commands.add_parser(
         "recordings", parents=[common], formatter_class=_formatter,
@@ -292,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument(
         "--out", type=Path, required=True, metavar="FILE", help="output .jsonl or .jsonl.gz"
     )
-    fc.set_defaults(handler=_cmd_from_candles)
+    fc.set_defaults(handler=_command("recordings", "from_candles_command"))
     return parser
 
 
@@ -321,102 +316,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
-# --- shared resolution ---------------------------------------------------------------------
+# --- commands: each in its own module of app/, imported only when it runs ----------------
 
 
-def home_of(args: argparse.Namespace) -> Path:
-    home = getattr(args, "home", None) or os.environ.get("TRIO_PAPER_HOME") or "."
-    return Path(home).expanduser().resolve()
+def _command(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        command: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(f"trio_paper.app.{module}"), function
+        )
+        return command(args)
 
-
-def config_of(args: argparse.Namespace) -> tuple[Config, Path | None]:
-    """The config and the file it came from (None: the built-in defaults)."""
-    explicit = getattr(args, "config", None) or os.environ.get("TRIO_PAPER_CONFIG")
-    if explicit:
-        path: Path | None = Path(explicit).expanduser()
-    else:
-        candidate = home_of(args) / "config.yaml"
-        path = candidate if candidate.exists() else None
-    return with_env_secrets(load(path), os.environ), path
-
-
-def strategy_of(args: argparse.Namespace, config: Config) -> tuple[Config, Strategy[Any, Any]]:
-    """Load the strategy (``--strategy`` overrides the config; its params apply only to the
-    config's own strategy)."""
-    name = getattr(args, "strategy", None)
-    if name and name != config.strategy.name:
-        config = evolve(config, strategy={"name": name, "params": {}})
-    return config, load_strategy(config.strategy.name, config.strategy.params)
-
-
-# --- commands ------------------------------------------------------------------------------
-
-
-def _cmd_replay(args: argparse.Namespace) -> int:
-    from .replay import ReplayError, replay
-    from .ui import progress_bar
-
-    config, _ = config_of(args)
-    config, strategy = strategy_of(args, config)
-    speed = args.speed
-    if not args.file.exists():
-        raise UsageError(f"{args.file}: no such file")
-    if args.checkpoint_every is not None and args.checkpoint_every < 1:
-        raise UsageError("--checkpoint-every must be at least 1")
-    with progress_bar(f"replaying {args.file.name}") as progress:
-        try:
-            result = replay(
-                args.file, config, strategy, home_of(args), speed, progress, args.run_id,
-                args.checkpoint_every,
-            )  # fmt: skip
-        except ReplayError as exc:
-            raise UsageError(str(exc)) from None
-    if result.truncated:
-        print(f"note: {result.truncated}", file=sys.stderr)
-    rate = result.items / result.seconds if result.seconds else 0.0
-    print(
-        f"replayed {result.items:,} inputs → {result.records:,} journal records in "
-        f"{result.seconds:.1f} s ({rate:,.0f}/s)\n{result.run.path}"
-    )
-    return Exit.OK
-
-
-def _cmd_from_candles(args: argparse.Namespace) -> int:
-    from .synth import from_candles
-
-    try:
-        count = from_candles(
-            args.candles, args.start, args.minutes, args.warmup, args.funding, args.symbol,
-            args.seed, args.out,
-        )  # fmt: skip
-    except (ValueError, FileNotFoundError) as exc:  # a bad --start, missing minutes or file
-        raise UsageError(str(exc)) from None
-    print(f"wrote {count:,} items to {args.out}")
-    return Exit.OK
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from .runtime.main import run_command
-
-    return run_command(args)
-
-
-def _cmd_sim(args: argparse.Namespace) -> int:
-    from .runtime.simulator import sim_command
-
-    return sim_command(args)
-
-
-def _cmd_reset(args: argparse.Namespace) -> int:
-    from .reset import reset_command
-
-    return reset_command(args)
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    from .status import status_command
-
-    return status_command(args)
+    return handler
 
 
 def _fail(code: Exit, message: str) -> NoReturn:
@@ -442,13 +352,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             _prepare(args)
             return handler(args)
-        except (ConfigError, StrategyError, UsageError, MalformedMessage) as exc:
-            _fail(Exit.USAGE, str(exc))
+        except (TrioPaperError, OSError) as exc:
+            _fail(exit_code_of(exc), str(exc))
         except KeyboardInterrupt:
-            _fail(Exit.OK, "interrupted")
+            _fail(Exit.INTERRUPTED, "interrupted")
         except Exception as exc:
             logs.log_exception("cli", exc)
-            raise SystemExit(int(Exit.ERROR)) from None
+            raise SystemExit(int(exit_code_of(exc))) from None
         finally:
             logs.shutdown()
 

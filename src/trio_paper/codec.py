@@ -22,10 +22,12 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 from cattrs.v import transform_error
 
+from .errors import UsageError
+
 T = TypeVar("T")
 
 
-class MalformedMessage(ValueError):
+class MalformedMessage(UsageError, ValueError):
     """Input that does not match its schema: ``where`` it was and ``reason`` it was refused.
 
     ``where`` is a JSON path (``$.data.o``) or a location in a file (``recording.jsonl:17``).

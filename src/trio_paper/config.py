@@ -18,23 +18,27 @@ import yaml
 from attrs.validators import ge, gt, in_, le
 
 from .codec import MalformedMessage, config_converter, converter, structure
+from .errors import UsageError
 from .secrets import is_secret_name
-from .venues import bitunix, bitunix_rest
+from .times import INTERVAL_MS
 
 D = Decimal
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A config file that cannot be used; the message names the file and the key."""
 
 
 @attrs.frozen
 class VenueConfig:
-    name: str = attrs.field(default="bitunix", validator=in_(["bitunix"]))
-    ws_url: str = bitunix.PUBLIC_WS_URL
-    rest_url: str = bitunix_rest.REST_URL
+    """Which exchange, where, and what to trade. ``name`` picks a folder of ``venues/`` (checked
+    against the registry when the config is loaded); empty URLs mean that venue's own."""
+
+    name: str = "bitunix"
+    ws_url: str | None = None
+    rest_url: str | None = None
     symbol: str = "BTCUSDT"
-    interval: str = attrs.field(default="1min", validator=in_(list(bitunix_rest.REST_INTERVALS)))
+    interval: str = attrs.field(default="1min", validator=in_(list(INTERVAL_MS)))
     # Secrets: from the environment only (``with_env_secrets``), never shown or saved in clear.
     api_key: str | None = attrs.field(
         default=None, repr=False, metadata={"secret": True, "env": "BITUNIX_API_KEY"}

@@ -1,38 +1,109 @@
-"""The functional core: one input item in, journal records out — live and replay alike.
+"""The functional core: one input in, an ``Outcome`` out — live, replay and recovery alike.
 
-``Core.on_item`` is the only door: a live session records an item and then hands it here; a
-replay reads the item back and hands it here. Nothing else reaches the decoder or the engine,
-so the journal is a function of the recording, byte for byte.
+``Core.on_item`` is the only door. A live session records an item and then hands it here; a
+replay and a recovery read the item back and hand it here; a candle replay hands it closed bars.
+Nothing else reaches the decoder or the engine, so the journal is a function of the inputs,
+byte for byte. The outcome says what the shell must do about it: write these records, make
+them durable now, fetch these missing bars, stop.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from . import venues
 from .codec import MalformedMessage, converter, structure
 from .config import Config
-from .engine.engine import Engine, EngineState, Record, fresh_state
+from .engine.broker import BrokerSettings
+from .engine.engine import Engine, EngineSettings, EngineState, fresh_state
+from .engine.records import MONEY_MOVES, Record, RecordType
+from .engine.risk import RiskSettings
 from .engine.strategies import Strategy
 from .inputs import (
     Backfill,
+    ClosedBar,
     FeedConnected,
     FeedDisconnected,
     FeedStale,
     Frame,
-    Item,
+    Input,
     KillSwitch,
     SessionStart,
     StopRequested,
     Subscribed,
     Tick,
 )
-from .model import Bar
-from .venues import bitunix, bitunix_rest
+from .model import Bar, Parsed
 from .venues.decoder import MarketDecoder
 
 CHECKPOINT_SCHEMA = 1
+HUNDRED = Decimal(100)
+
+
+def engine_settings(config: Config) -> EngineSettings:
+    """The engine's own settings, in its units (fractions, ms), from the user's config."""
+    b, r, i = config.broker, config.risk, config.instrument
+    broker = BrokerSettings(
+        tick_size=i.tick_size, lot_step=i.lot_step, leverage=config.account.leverage,
+        taker_fee=b.taker_fee_pct / HUNDRED, maker_fee=b.maker_fee_pct / HUNDRED,
+        slippage=b.slippage_pct / HUNDRED, max_quote_age_ms=int(b.max_quote_age_s * 1000),
+        participation=b.participation_pct / HUNDRED, order_ttl_ms=int(b.limit_ttl_s * 1000),
+        maintenance_margin=b.maintenance_margin_pct / HUNDRED,
+    )  # fmt: skip
+    risk = RiskSettings(
+        risk_pct=r.risk_per_trade_pct, max_risk_pct=r.max_risk_per_trade_pct,
+        default_stop_pct=r.default_stop_pct, max_leverage=r.max_leverage,
+        max_notional=r.max_notional_usdt, min_notional=i.min_notional_usdt, lot_step=i.lot_step,
+        tick_size=i.tick_size, max_orders_per_minute=r.max_orders_per_minute,
+        min_entry_interval_ms=int(r.min_entry_interval_s * 1000), breaker_losses=r.breaker_losses,
+        breaker_drawdown_pct=r.breaker_drawdown_pct, daily_loss_limit_pct=r.daily_loss_limit_pct,
+    )  # fmt: skip
+    return EngineSettings(broker, risk, config.account.starting_cash_usdt)
+
+
+@attrs.frozen
+class Outcome:
+    """What one input produced, and what the shell must do about it.
+
+    ``records`` go to the journal in order; ``durable`` asks for them to be fsync'd before the
+    next input (a fill, an exit, the session's start); ``backfills`` are ``(start, end)`` bucket
+    ranges to fetch over REST; ``kill`` is set when the kill switch fired (the session stops);
+    ``ended`` is the ``session_end`` reason once the session is closed.
+    """
+
+    records: list[Record] = attrs.Factory(list)
+    durable: bool = False
+    filled: bool = False
+    backfills: tuple[tuple[int, int], ...] = ()
+    kill: str | None = None
+    ended: str | None = None
+
+    @classmethod
+    def of(cls, records: list[Record], start: bool = False) -> Outcome:
+        """Read what the shell must do off the records (most inputs make none: then it is
+        ``NOTHING``, no allocation)."""
+        if not records and not start:
+            return NOTHING
+        filled = False
+        backfills: list[tuple[int, int]] = []
+        kill = ended = None
+        for record in records:
+            kind = record["type"]
+            if kind in MONEY_MOVES:
+                filled = True
+            elif kind == RecordType.FEED and record.get("event") == "gap":
+                backfills.append((record["start"], record["end"]))
+            elif kind == RecordType.RISK and record.get("event") == "kill":
+                kill = str(record.get("source"))
+            elif kind == RecordType.SESSION_END:
+                ended = str(record["reason"])
+        return cls(records, start or filled, filled, tuple(backfills), kill, ended)
+
+
+NOTHING = Outcome()
 
 
 @attrs.define
@@ -46,21 +117,24 @@ class CoreState:
 
 
 class Core:
-    """Decoder and engine for one symbol. ``notices`` collects what deserves a log line."""
+    """Decoder and engine for one venue and symbol. ``notices`` collects what deserves a log
+    line but not a journal record (a strategy's traceback, a bad frame)."""
 
     def __init__(
         self, config: Config, strategy: Strategy[Any, Any], state: CoreState | None = None
     ) -> None:
         self.config = config
-        self.interval_ms = bitunix.INTERVALS[config.venue.interval]
+        self.venue = venues.get(config.venue.name)
+        self.settings = engine_settings(config)
+        self.interval_ms = self.venue.intervals[config.venue.interval]
         if state is None:
             decoder = MarketDecoder.create(
                 config.venue.symbol, self.interval_ms, int(config.feed.bar_grace_s * 1000)
             )
-            state = CoreState(decoder, fresh_state(config))
+            state = CoreState(decoder, fresh_state(self.settings))
         self.state = state
         self.decoder = state.decoder
-        self.engine = Engine(config, strategy, state.engine)
+        self.engine = Engine(self.settings, strategy, state.engine)
         self.notices = self.engine.notices
 
     def snapshot(self) -> dict[str, Any]:
@@ -79,66 +153,70 @@ class Core:
     def restore_state(data: dict[str, Any]) -> CoreState:
         return structure(data, CoreState, "$checkpoint")
 
-    def on_item(self, item: Item) -> list[Record]:
-        """Handle one item; return the journal records it produced (and clear them)."""
-        engine = self.engine
+    def on_item(self, item: Input) -> Outcome:
+        """Handle one input; return what it produced."""
         t = item.t
         self.state.last_seq = item.seq
         if isinstance(item, Frame):
-            try:
-                parsed = bitunix.parse_frame(item.raw)
-            except MalformedMessage as exc:
-                self.decoder.on_bad_frame()
-                self.notices.append(f"bad frame seq {item.seq}: {exc}")
-            else:
-                for event in self.decoder.on_frame(t, parsed):
-                    engine.on_market(t, event)
+            self._frame(item)
+        elif isinstance(item, ClosedBar):
+            self.engine.on_bar(t, item.bar, live=True)
         elif isinstance(item, Tick):
             for bar in self.decoder.on_clock(t):
-                engine.on_bar(t, bar, live=True)
-            engine.on_clock(t)
+                self.engine.on_bar(t, bar, live=True)
+            self.engine.on_clock(t)
         elif isinstance(item, SessionStart):
             self._start(item)
+            return Outcome.of(self._take(), start=True)
         elif isinstance(item, Backfill):
             self._backfill(item)
         elif isinstance(item, FeedConnected):
-            engine.feed_event(t, "connected", url=item.url)
+            self.engine.feed_event(t, "connected", url=item.url)
         elif isinstance(item, FeedDisconnected):
             self.decoder.bars.abandon()
-            engine.feed_event(t, "disconnected", reason=item.reason)
+            self.engine.feed_event(t, "disconnected", reason=item.reason)
         elif isinstance(item, FeedStale):
             self.decoder.bars.abandon()
-            engine.feed_event(t, "stale", silent_ms=item.silent_ms)
+            self.engine.feed_event(t, "stale", silent_ms=item.silent_ms)
         elif isinstance(item, Subscribed):
-            engine.feed_event(t, "subscribed", channels=item.channels)
+            self.engine.feed_event(t, "subscribed", channels=item.channels)
         elif isinstance(item, KillSwitch):
-            engine.kill(t, item.source)
+            self.engine.kill(t, item.source)
         elif isinstance(item, StopRequested):
             return self.end(t, item.reason)
-        out = engine.out
-        engine.out = []
-        return out
+        return Outcome.of(self._take())
 
-    def on_candle(self, seq: int, bar: Bar) -> list[Record]:
-        """The ``seq``-th input of a candle file (a bars-only replay): a bar at its close time."""
-        self.state.last_seq = seq
-        self.engine.on_bar(bar.close_time, bar, live=True)
-        out = self.engine.out
-        self.engine.out = []
-        return out
-
-    def end(self, t: int, reason: str) -> list[Record]:
+    def end(self, t: int, reason: str) -> Outcome:
         """Close the session (once); also used by a replay whose input simply ends."""
         if self.engine.state.started and not self.engine.state.ended:
             self.engine.end(t, reason, converter.unstructure(self.feed_health()))
-        out = self.engine.out
-        self.engine.out = []
-        return out
+        return Outcome.of(self._take())
 
     def feed_health(self) -> dict[str, int]:
         counts: dict[str, int] = converter.unstructure(self.decoder.counts)
         counts.update(converter.unstructure(self.decoder.bars.counts))
         return counts
+
+    def _take(self) -> list[Record]:
+        out = self.engine.out
+        if out:
+            self.engine.out = []
+        return out
+
+    def _frame(self, item: Frame) -> None:
+        parsed: Parsed | MalformedMessage | None = item.parsed
+        if parsed is None:
+            try:
+                parsed = self.venue.parse_frame(item.raw)
+            except MalformedMessage as exc:
+                parsed = exc
+        if isinstance(parsed, MalformedMessage):
+            self.decoder.on_bad_frame()
+            self.notices.append(f"bad frame seq {item.seq}: {parsed}")
+            return
+        engine = self.engine
+        for event in self.decoder.on_frame(item.t, parsed):
+            engine.on_market(item.t, event)
 
     def _start(self, item: SessionStart) -> None:
         if item.resume is not None:
@@ -159,7 +237,7 @@ class Core:
         self.state.decoder = self.decoder = restored.decoder
         self.state.engine = restored.engine
         strategy = self.engine.strategy
-        self.engine = Engine(self.config, strategy, restored.engine)
+        self.engine = Engine(self.settings, strategy, restored.engine)
         self.engine.notices = self.notices
 
     def _backfill(self, item: Backfill) -> None:
@@ -168,10 +246,10 @@ class Core:
         error = item.error
         if item.body is not None:
             try:
-                bars = bitunix_rest.parse_klines(
+                bars = self.venue.parse_klines(
                     item.body, self.config.venue.symbol, self.interval_ms
                 )
-            except (MalformedMessage, bitunix_rest.RestError) as exc:
+            except (MalformedMessage, venues.RestError) as exc:
                 error = str(exc)
         accepted = self.decoder.on_backfill(item.t, bars)
         engine.feed_event(

@@ -14,15 +14,33 @@ from typing import Any, ClassVar
 import attrs
 
 from .codec import MalformedMessage, converter, dumps, structure
+from .model import Bar, Parsed
 
 
 @attrs.frozen
 class Frame:
-    """A frame as received: text, or bytes for a binary frame (written as base64)."""
+    """A frame as received: text, or bytes for a binary frame (written as base64).
+
+    ``parsed`` is what the live feed's venue client already made of ``raw`` (its events, or the
+    ``MalformedMessage`` it raised), so the core does not parse a live frame twice. It is never
+    recorded: a replay parses ``raw`` again and gets the same.
+    """
 
     seq: int
     t: int
     raw: str | bytes
+    parsed: Parsed | MalformedMessage | None = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen
+class ClosedBar:
+    """A bar read from a candle file, at its close time: the input of a bars-only backtest.
+
+    Never recorded (the candle file is the recording)."""
+
+    seq: int
+    t: int
+    bar: Bar
 
 
 @attrs.frozen
@@ -123,6 +141,9 @@ Control = (
     | KillSwitch
 )
 Item = Frame | Control
+"""What a session records."""
+Input = Item | ClosedBar
+"""What the core takes: a recorded item, or a bar of a candle file."""
 
 CONTROLS: dict[str, type[Control]] = {
     cls.KIND: cls

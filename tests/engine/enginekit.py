@@ -10,9 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from trio_paper.config import Config, evolve
+from trio_paper.core import engine_settings
 from trio_paper.engine.broker import Broker
-from trio_paper.engine.engine import Engine, Record, broker_settings, fresh_state
+from trio_paper.engine.engine import Engine, fresh_state
 from trio_paper.engine.intents import Intent
+from trio_paper.engine.records import Record
 from trio_paper.engine.state import Account, BrokerState, Order
 from trio_paper.engine.strategies import Strategy, View
 from trio_paper.model import Bar, MarkPrice, Quote, Side
@@ -68,7 +70,8 @@ class Scripted(Strategy[Any, Any]):
 
 def engine(cfg: Config, strategy: Strategy[Any, Any] | None = None, t: int = T0) -> Engine:
     """A fresh engine with its session started at ``t``."""
-    eng = Engine(cfg, strategy if strategy is not None else Scripted(), fresh_state(cfg))
+    settings = engine_settings(cfg)
+    eng = Engine(settings, strategy if strategy is not None else Scripted(), fresh_state(settings))
     eng.start(t, "test", False, "bitunix", SYMBOL, "1min")
     eng.out.clear()
     return eng
@@ -94,7 +97,7 @@ class Recorder:
 def broker(cfg: Config, cash: str = "10000") -> tuple[Broker, Recorder]:
     """A bare paper broker over ``cfg``'s settings, with its records kept."""
     rec = Recorder()
-    return Broker(broker_settings(cfg), BrokerState(Account(D(cash))), rec), rec
+    return Broker(engine_settings(cfg).broker, BrokerState(Account(D(cash))), rec), rec
 
 
 def enter(eng: Engine, strategy: Scripted, t: int, bid: str, ask: str, *intents: Intent) -> None:

@@ -10,8 +10,8 @@ from enginekit import T0, D, Scripted, config, of_type
 
 from trio_paper.codec import dumps
 from trio_paper.core import Core
-from trio_paper.engine.engine import Record
 from trio_paper.engine.intents import Enter, Exit
+from trio_paper.engine.records import Record
 from trio_paper.inputs import FeedDisconnected, Frame, Item, KillSwitch, SessionStart, Tick
 from trio_paper.model import Side
 from trio_paper.times import HOUR_MS, ms_to_iso
@@ -46,7 +46,7 @@ class Session:
         self.feed(SessionStart(next(self.seq), T0 + 500, "e2e"))
 
     def feed(self, item: Item) -> list[Record]:
-        records = self.core.on_item(item)
+        records = self.core.on_item(item).records
         self.out += records
         return records
 

@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 
 from trio_paper.codec import dumps
 from trio_paper.config import Config
-from trio_paper.engine.engine import Engine, Record, broker_settings, fresh_state
+from trio_paper.core import engine_settings
+from trio_paper.engine.engine import Engine, fresh_state
 from trio_paper.engine.intents import CancelEntries, Enter, Exit, Intent
+from trio_paper.engine.records import Record
 from trio_paper.model import Bar, BarUpdate, Side, Trade
 
 TICK = D("0.1")
@@ -164,7 +166,7 @@ def check_records(
     """Check one input's records. ``seen`` is what the input showed the broker, if anything:
     ``(kind, buy_lo, buy_hi, sell_lo, sell_hi)`` — the prices a buyer and a seller met."""
     cfg = books.cfg
-    bs = broker_settings(cfg)
+    bs = engine_settings(cfg).broker
     for index, r in enumerate(records):
         dumps(r)  # every record can be journaled
         kind = r["type"]
@@ -305,7 +307,7 @@ def test_books_balance_fills_stay_in_range_and_limits_hold(
 ) -> None:
     """Random quotes, bars, trades, marks, drops and intents: every invariant, after every input."""
     strategy = Scripted()
-    e = Engine(cfg, strategy, fresh_state(cfg))
+    e = Engine(engine_settings(cfg), strategy, fresh_state(engine_settings(cfg)))
     e.start(T0, "prop", False, "bitunix", SYMBOL, "1min")
     e.out.clear()
     books, mkt = Books(cfg), Market()

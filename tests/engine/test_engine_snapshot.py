@@ -11,8 +11,10 @@ from enginekit import MIN, T0, D, bar, config, mark, of_type, quote
 
 from trio_paper.codec import converter, dumps, loads, structure
 from trio_paper.config import Config
-from trio_paper.engine.engine import Engine, EngineState, Record, fresh_state
+from trio_paper.core import engine_settings
+from trio_paper.engine.engine import Engine, EngineState, fresh_state
 from trio_paper.engine.intents import Enter, Exit, Intent
+from trio_paper.engine.records import Record
 from trio_paper.engine.strategies import Strategy, View
 from trio_paper.engine.strategies.base import NoParams
 from trio_paper.model import Bar, Side
@@ -87,7 +89,7 @@ def scenario() -> list[Step]:
 
 def run(cfg: Config, steps: Sequence[Step], split: int | None = None) -> list[Record]:
     """Feed ``steps``; at ``split``, checkpoint to JSON and go on with a rebuilt engine."""
-    e = Engine(cfg, Alternating(NoParams()), fresh_state(cfg))
+    e = Engine(engine_settings(cfg), Alternating(NoParams()), fresh_state(engine_settings(cfg)))
     e.start(T0, "run", False, "bitunix", "BTCUSDT", "1min")
     out: list[Record] = list(e.out)
     e.out.clear()
@@ -96,7 +98,7 @@ def run(cfg: Config, steps: Sequence[Step], split: int | None = None) -> list[Re
             data = loads(dumps(converter.unstructure(e.snapshot())))
             state = structure(data, EngineState, "$checkpoint")
             assert state == e.state
-            e = Engine(cfg, Alternating(NoParams()), state)
+            e = Engine(engine_settings(cfg), Alternating(NoParams()), state)
         step(e)
         out += e.out
         e.out.clear()
@@ -124,12 +126,12 @@ def test_a_round_trip_at_any_step_changes_nothing() -> None:
 def test_strategy_state_is_restored_exactly() -> None:
     """The restored strategy has the same state and so makes the same decisions."""
     steps = scenario()
-    e = Engine(CFG, Alternating(NoParams()), fresh_state(CFG))
+    e = Engine(engine_settings(CFG), Alternating(NoParams()), fresh_state(engine_settings(CFG)))
     e.start(T0, "run", False, "bitunix", "BTCUSDT", "1min")
     for step in steps[:20]:
         step(e)
     data = converter.unstructure(e.snapshot())
-    restored = Engine(CFG, Alternating(NoParams()), structure(data, EngineState))
+    restored = Engine(engine_settings(CFG), Alternating(NoParams()), structure(data, EngineState))
     assert restored.strategy.state == e.strategy.state
     assert restored.strategy.state.bars > 0
     assert restored.risk.state == e.risk.state

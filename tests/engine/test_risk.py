@@ -13,8 +13,9 @@ import pytest
 from enginekit import MIN, T0, D, Scripted, config, engine, enter, of_type, quote
 
 from trio_paper.config import Config
-from trio_paper.engine.engine import Engine, Record
+from trio_paper.engine.engine import Engine
 from trio_paper.engine.intents import Enter, Exit
+from trio_paper.engine.records import Record
 from trio_paper.model import Side
 from trio_paper.times import DAY_MS
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from trio_paper.app.replay import replay
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load
-from trio_paper.replay import replay
 from trio_paper.report.chart import BUY_COLOR, EQUITY_COLOR, PRICE_COLOR, SELL_COLOR
 from trio_paper.store.rundir import RunDir
 

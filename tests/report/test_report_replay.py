@@ -6,9 +6,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from trio_paper.app.replay import replay
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load
-from trio_paper.replay import replay
 from trio_paper.store.journal import read_journal
 
 

@@ -80,9 +80,21 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def newest_run(home: Path) -> Path:
+    """The newest run folder, finished or not (``runs/latest`` is the newest finished one);
+    run ids sort by their start time."""
+    runs = [p for p in (home / "runs").glob("*") if p.is_dir() and not p.is_symlink()]
+    if not runs:
+        raise AssertionError(f"no run under {home}")
+    return max(runs, key=lambda p: p.name)
+
+
 def journal_has(home: Path, kind: str) -> bool:
-    latest = home / "runs" / "latest" / "events.jsonl"
-    return latest.exists() and f'"type":"{kind}"'.encode() in latest.read_bytes()
+    try:
+        events = newest_run(home) / "events.jsonl"
+    except AssertionError:
+        return False
+    return events.exists() and f'"type":"{kind}"'.encode() in events.read_bytes()
 
 
 def signal_process(process: subprocess.Popen[str], signum: signal.Signals) -> None:

@@ -26,6 +26,7 @@ from trio_websocket import (
 from trio_paper.inputs import FeedConnected, FeedDisconnected, FeedStale, Frame, Item, Subscribed
 from trio_paper.runtime.backoff import Backoff
 from trio_paper.runtime.feed import Connector, Feed, FeedSettings
+from trio_paper.venues import BITUNIX, Socket
 
 KLINE = (
     '{"ch":"market_kline_1min","symbol":"BTCUSDT","ts":%d,'
@@ -76,7 +77,8 @@ def connector(server: Server, server_nursery: trio.Nursery) -> Connector:
 
 
 SETTINGS = FeedSettings(
-    url="ws://test/public/", symbol="BTCUSDT", channels=["market_kline_1min"],
+    venue=BITUNIX, socket=Socket("ws://test/public/", "bars", ("market_kline_1min",)),
+    symbol="BTCUSDT",
     ping_interval=15.0, pong_timeout=5.0, stale_after=10.0, connect_timeout=10.0,
     backoff_initial=0.5, backoff_max=30.0, healthy_after=60.0,
 )  # fmt: skip

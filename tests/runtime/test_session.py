@@ -21,6 +21,7 @@ from sessionkit import (
     finish,
     journal_has,
     make_home,
+    newest_run,
     run,
     start,
     wait_for,
@@ -202,7 +203,7 @@ def test_sigterm_stops_gracefully_and_a_second_signal_at_once(tmp_path: Path) ->
     process.send_signal(signal.SIGINT)
     process.send_signal(signal.SIGINT)
     finished = finish(process, home, timeout=30)
-    assert finished.code in (128 + signal.SIGINT, 0), finished.stderr
+    assert finished.code in (130, 0), finished.stderr
 
     # the next start closes the interrupted run properly, whatever the second signal cut short
     again = run(home, "run", "--sim", "--minutes", "0.05", timeout=60)
@@ -236,11 +237,14 @@ def test_a_second_instance_is_refused_while_the_first_runs(tmp_path: Path) -> No
 
 
 def _latest(home: Path) -> Path:
-    return (home / "runs" / "latest").resolve()
+    return newest_run(home)
 
 
 def _latest_journal(home: Path) -> bytes:
-    events = home / "runs" / "latest" / "events.jsonl"
+    try:
+        events = newest_run(home) / "events.jsonl"
+    except AssertionError:
+        return b""
     return events.read_bytes() if events.exists() else b""
 
 

@@ -24,12 +24,12 @@ from wsclient import handshake_status, websocket
 
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import BarUpdate, Connected, Pong, Quote, SubscribeResult
-from trio_paper.runtime.sim_frames import CONNECT
-from trio_paper.runtime.sim_rules import ExchangeRules
-from trio_paper.runtime.sim_tape import Tape, load_tape
-from trio_paper.runtime.simulator import Simulator, open_simulator
+from trio_paper.sim.rules import ExchangeRules
+from trio_paper.sim.simulator import Simulator, open_simulator
+from trio_paper.sim.tape import Tape, load_tape
 from trio_paper.times import MINUTE_MS
-from trio_paper.venues import bitunix
+from trio_paper.venues.bitunix import ws as bitunix
+from trio_paper.venues.bitunix.server import CONNECT
 
 KLINE = "market_kline_1min"
 QUICK = ExchangeRules(subscribe_delay_s=(0.01, 0.02))

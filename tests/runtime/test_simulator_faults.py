@@ -19,12 +19,12 @@ from trio_websocket import (
 from wsclient import handshake_status, websocket
 
 from trio_paper.codec import MalformedMessage
-from trio_paper.runtime.faults import Fault, FaultError, FaultKind, FaultPlan
-from trio_paper.runtime.sim_frames import CONNECT
-from trio_paper.runtime.sim_rules import ExchangeRules
-from trio_paper.runtime.sim_tape import Tape, load_tape
-from trio_paper.runtime.simulator import Simulator, open_simulator
-from trio_paper.venues import bitunix
+from trio_paper.sim.faults import Fault, FaultError, FaultKind, FaultPlan
+from trio_paper.sim.rules import ExchangeRules
+from trio_paper.sim.simulator import Simulator, open_simulator
+from trio_paper.sim.tape import Tape, load_tape
+from trio_paper.venues.bitunix import ws as bitunix
+from trio_paper.venues.bitunix.server import CONNECT
 
 K = FaultKind
 

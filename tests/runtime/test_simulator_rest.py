@@ -16,12 +16,13 @@ import trio
 
 from trio_paper.inputs import Backfill, Frame
 from trio_paper.model import Bar, BarUpdate
-from trio_paper.runtime.sim_tape import Tape, load_tape
-from trio_paper.runtime.simulator import Simulator, open_simulator
+from trio_paper.sim.simulator import Simulator, open_simulator
+from trio_paper.sim.tape import Tape, load_tape
 from trio_paper.store.recording import RecordingReader
 from trio_paper.times import MINUTE_MS
-from trio_paper.venues import bitunix, bitunix_rest
 from trio_paper.venues.bars import BarBuilder
+from trio_paper.venues.bitunix import rest as bitunix_rest
+from trio_paper.venues.bitunix import ws as bitunix
 
 Ohlcv = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
 

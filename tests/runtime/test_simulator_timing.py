@@ -20,12 +20,12 @@ import trio.testing
 import trio_websocket
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from trio_paper.runtime.faults import FaultPlan
-from trio_paper.runtime.sim_frames import CONNECT
-from trio_paper.runtime.sim_tape import Tape, load_tape
-from trio_paper.runtime.simulator import Simulator, open_simulator
+from trio_paper.sim.faults import FaultPlan
+from trio_paper.sim.simulator import Simulator, open_simulator
+from trio_paper.sim.tape import Tape, load_tape
 from trio_paper.times import MINUTE_MS, iso_to_ms
-from trio_paper.venues import bitunix
+from trio_paper.venues.bitunix import ws as bitunix
+from trio_paper.venues.bitunix.server import CONNECT
 
 BASE_MS = iso_to_ms("2030-01-02T03:04:30Z")
 """The wall clock at trio time 0: half a minute into a minute."""

@@ -24,7 +24,8 @@ from trio_paper.inputs import (
     Tick,
 )
 from trio_paper.store.recording import Header, RecordingReader, RecordingWriter, read_header
-from trio_paper.venues import bitunix, bitunix_rest
+from trio_paper.venues.bitunix import rest as bitunix_rest
+from trio_paper.venues.bitunix import ws as bitunix
 
 HEADER = Header(
     venue="bitunix",

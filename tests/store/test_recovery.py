@@ -8,7 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from trio_paper.codec import converter, dumps
+from trio_paper.app.lifecycle import Run
+from trio_paper.app.recover import recover
+from trio_paper.codec import dumps
 from trio_paper.config import Config
 from trio_paper.core import Core
 from trio_paper.engine.strategies import load
@@ -17,8 +19,7 @@ from trio_paper.store.appendlog import truncate_torn_tail
 from trio_paper.store.checkpoint import Checkpoint, CheckpointStore
 from trio_paper.store.files import private_dir
 from trio_paper.store.recording import RecordingReader, RecordingWriter, read_header
-from trio_paper.store.recovery import recover
-from trio_paper.store.rundir import RunDir, new_run
+from trio_paper.store.rundir import RunDir
 
 STRATEGY = {"name": "ema_cross", "params": {"fast": 3, "slow": 8, "stop_pct": "0.3"}}
 
@@ -50,10 +51,7 @@ def live_run(
     journal an uninterrupted core writes for those items (which the test then damages)."""
     config = Config()
     strategy = load(STRATEGY["name"], dict(STRATEGY["params"]))  # type: ignore[arg-type]
-    run = new_run(home, "live")
-    run.write_manifest(
-        {"run_id": run.id, "config": converter.unstructure(config), "strategy": strategy.describe()}
-    )
+    run = Run.create(home, "live", config, strategy).dir
     core = Core(config, strategy)
     store = CheckpointStore(private_dir(home / "state"))
     lines: list[bytes] = []
@@ -67,7 +65,7 @@ def live_run(
                 break
             item = SessionStart(1, recorded.t, run.id) if recorded.seq == 1 else recorded
             writer.write(item)
-            lines += [dumps(record) for record in core.on_item(item)]
+            lines += [dumps(record) for record in core.on_item(item).records]
             if item.seq == checkpoint_at:
                 snapshot = core.snapshot()
                 saved = Checkpoint(

@@ -29,7 +29,8 @@ from trio_paper.model import (
     Ticker,
     Trade,
 )
-from trio_paper.venues import bitunix, bitunix_rest
+from trio_paper.venues.bitunix import rest as bitunix_rest
+from trio_paper.venues.bitunix import ws as bitunix
 
 D = Decimal
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from trio_paper.codec import MalformedMessage, loads_object, structure
 from trio_paper.inputs import Frame
 from trio_paper.store.recording import RecordingReader
-from trio_paper.venues import bitunix
-from trio_paper.venues import bitunix_fastpath as fastpath
+from trio_paper.venues.bitunix import fastpath
+from trio_paper.venues.bitunix import ws as bitunix
 
 KLINE: dict[str, Any] = {
     "ch": "market_kline_1min",

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import Bar
-from trio_paper.venues import bitunix, bitunix_rest
+from trio_paper.venues.bitunix import rest as bitunix_rest
+from trio_paper.venues.bitunix import ws as bitunix
 from trio_paper.venues.decoder import MarketDecoder
 
 FRAMES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bitunix" / "frames.jsonl"

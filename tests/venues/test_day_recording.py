@@ -13,7 +13,8 @@ import pytest
 from trio_paper.inputs import Backfill, Frame, Tick
 from trio_paper.model import Bar
 from trio_paper.store.recording import RecordingReader
-from trio_paper.venues import bitunix, bitunix_rest
+from trio_paper.venues.bitunix import rest as bitunix_rest
+from trio_paper.venues.bitunix import ws as bitunix
 from trio_paper.venues.decoder import MarketDecoder
 
 MIN = 60_000

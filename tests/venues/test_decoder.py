@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from trio_paper.model import Bar, BarUpdate, Parsed, Quote
-from trio_paper.venues import bitunix
+from trio_paper.venues.bitunix import ws as bitunix
 from trio_paper.venues.decoder import FeedCounts, MarketDecoder
 
 D = Decimal

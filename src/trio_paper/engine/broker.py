@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from ..model import Bar, MarkPrice, Quote, Side
+from .records import RecordType
 from .state import ZERO, BrokerState, Order, Position
 from .steps import on_step
 
@@ -72,10 +73,18 @@ class _Price:
 class Broker:
     """Owns ``BrokerState``; every change is journaled through ``emit(type, **fields)``."""
 
-    def __init__(self, settings: BrokerSettings, state: BrokerState, emit: Emit) -> None:
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        state: BrokerState,
+        emit: Emit,
+        on_trade_closed: Callable[[Decimal], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.state = state
         self.emit = emit
+        self.on_trade_closed = on_trade_closed
+        """Told each closed trade's net PnL (the risk manager counts losses with it)."""
         self._liquidation: tuple[Decimal, bool, Decimal] | None = None
         """The last ``liquidation_price`` with the entry and side it is for: it is checked on
         every price while a position is open, and changes only with them."""
@@ -207,7 +216,7 @@ class Broker:
         order.expires = None if order.reduce_only else t + self.settings.order_ttl_ms
         self.state.used_ids.append(order.id)
         self.state.orders.append(order)
-        self.emit("order", **_order_fields(order))
+        self.emit(RecordType.ORDER, **_order_fields(order))
         if order.kind == "market":
             self._work_market_orders(t)
         else:
@@ -256,7 +265,7 @@ class Broker:
         m = self.state.market
         if m.stale_since is not None and self.reference(Side.BUY, t) is not None:
             # The span ends when prices are fresh again, even if the order that waited is gone.
-            self.emit("feed", event="quote_fresh", stale_ms=t - m.stale_since)
+            self.emit(RecordType.FEED, event="quote_fresh", stale_ms=t - m.stale_since)
             m.stale_since = None
         for order in [o for o in self.state.orders if o.kind == "market"]:
             if order.reduce_only and not self.state.position.qty:
@@ -267,7 +276,7 @@ class Broker:
                 if m.stale_since is None:
                     m.stale_since = t
                     self.emit(
-                        "feed",
+                        RecordType.FEED,
                         event="quote_stale",
                         order=order.id,
                         quote_age_ms=(t - m.quote_t) if m.quote is not None else None,
@@ -378,7 +387,7 @@ class Broker:
             account.cash -= penalty
             account.fees += penalty
             p.fees += penalty
-            self.emit("fee", reason="liquidation", amount=penalty)
+            self.emit(RecordType.FEE, reason="liquidation", amount=penalty)
             self._exit(t, side, liq, "taker", "liquidation")
 
     def _charge_funding(self, event: MarkPrice) -> None:
@@ -391,7 +400,7 @@ class Broker:
         account.funding += amount
         p.funding += amount
         self.emit(
-            "funding",
+            RecordType.FUNDING,
             rate=event.funding_rate,
             mark=event.mark,
             qty=p.qty,
@@ -440,7 +449,7 @@ class Broker:
         if order.filled >= order.qty or order.reduce_only:
             self.state.orders = [o for o in self.state.orders if o is not order]
         self.emit(
-            "fill",
+            RecordType.FILL,
             order=order.id,
             side=order.side.value,
             qty=qty,
@@ -459,7 +468,7 @@ class Broker:
         p = self.state.position
         net = p.realized - p.fees - p.funding
         self.emit(
-            "exit",
+            RecordType.EXIT,
             trade=p.trade,
             reason=reason,
             price=price,
@@ -471,6 +480,8 @@ class Broker:
             opened=p.opened,
             held_ms=t - p.opened,
         )
+        if self.on_trade_closed is not None:
+            self.on_trade_closed(net)
         self.state.position = Position(trade=p.trade)
         for order in list(self.state.orders):
             if not order.reduce_only and order.filled > 0:  # the rest of this trade's entry
@@ -478,7 +489,7 @@ class Broker:
 
     def _cancel(self, order: Order, reason: str) -> None:
         self.state.orders = [o for o in self.state.orders if o is not order]
-        self.emit("cancel", order=order.id, reason=reason, filled=order.filled)
+        self.emit(RecordType.CANCEL, order=order.id, reason=reason, filled=order.filled)
 
     # --- rounding ----------------------------------------------------------------------------
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from ..config import Config
 from ..model import Bar, BarGap, BarUpdate, MarketEvent, MarkPrice, Quote, Ticker, Trade
 from .broker import Broker, BrokerSettings
 from .intents import CancelEntries, Enter, Exit
+from .records import Record, RecordType
 from .risk import Risk, RiskSettings, RiskState
 from .state import ZERO, Account, BrokerState
 from .strategies import Strategy, View
@@ -25,9 +25,6 @@ from .strategies import Strategy, View
 SCHEMA = 1
 """The journal's schema version; ``session_start`` carries it. See docs/events.md."""
 MAX_STRATEGY_ERRORS = 10
-HUNDRED = Decimal(100)
-
-Record = dict[str, Any]
 
 
 @attrs.define
@@ -45,42 +42,37 @@ class EngineState:
     """The time of the last input handled: a restored engine carries on from it."""
 
 
-def broker_settings(config: Config) -> BrokerSettings:
-    b, i = config.broker, config.instrument
-    return BrokerSettings(
-        tick_size=i.tick_size, lot_step=i.lot_step, leverage=config.account.leverage,
-        taker_fee=b.taker_fee_pct / HUNDRED, maker_fee=b.maker_fee_pct / HUNDRED,
-        slippage=b.slippage_pct / HUNDRED, max_quote_age_ms=int(b.max_quote_age_s * 1000),
-        participation=b.participation_pct / HUNDRED, order_ttl_ms=int(b.limit_ttl_s * 1000),
-        maintenance_margin=b.maintenance_margin_pct / HUNDRED,
-    )  # fmt: skip
+@attrs.frozen
+class EngineSettings:
+    """What the engine needs to know, in its own units (fractions, ms), decided before it runs:
+    built from ``Config`` by ``core.engine_settings``; the engine never sees the config."""
+
+    broker: BrokerSettings
+    risk: RiskSettings
+    starting_cash: Decimal
 
 
-def risk_settings(config: Config) -> RiskSettings:
-    r, i = config.risk, config.instrument
-    return RiskSettings(
-        risk_pct=r.risk_per_trade_pct, max_risk_pct=r.max_risk_per_trade_pct,
-        default_stop_pct=r.default_stop_pct, max_leverage=r.max_leverage,
-        max_notional=r.max_notional_usdt, min_notional=i.min_notional_usdt, lot_step=i.lot_step,
-        tick_size=i.tick_size, max_orders_per_minute=r.max_orders_per_minute,
-        min_entry_interval_ms=int(r.min_entry_interval_s * 1000), breaker_losses=r.breaker_losses,
-        breaker_drawdown_pct=r.breaker_drawdown_pct, daily_loss_limit_pct=r.daily_loss_limit_pct,
-    )  # fmt: skip
-
-
-def fresh_state(config: Config) -> EngineState:
-    return EngineState(BrokerState(Account(config.account.starting_cash_usdt)))
+def fresh_state(settings: EngineSettings) -> EngineState:
+    return EngineState(BrokerState(Account(settings.starting_cash)))
 
 
 class Engine:
-    def __init__(self, config: Config, strategy: Strategy[Any, Any], state: EngineState) -> None:
-        self.config = config
+    """Strategy → risk → broker for one symbol: one event in, journal records out (``out``).
+
+    Pure and synchronous; its state (``EngineState``) is plain data, saved whole in every
+    checkpoint. ``Core`` is its only caller.
+    """
+
+    def __init__(
+        self, settings: EngineSettings, strategy: Strategy[Any, Any], state: EngineState
+    ) -> None:
+        self.settings = settings
         self.strategy = strategy
         self.state = state
         if state.strategy is not None:
             strategy.restore(state.strategy)
-        self.broker = Broker(broker_settings(config), state.broker, self._emit)
-        self.risk = Risk(risk_settings(config), state.risk, self.broker, self._emit)
+        self.broker = Broker(settings.broker, state.broker, self._emit, self._trade_closed)
+        self.risk = Risk(settings.risk, state.risk, self.broker, self._emit)
         self.t = state.t
         self._wants_quotes = type(strategy).on_quote is not Strategy.on_quote
         self.history_intents = 0
@@ -90,11 +82,12 @@ class Engine:
 
     # --- records -------------------------------------------------------------------------------
 
-    def _emit(self, kind: str, /, **fields: Any) -> None:
+    def _emit(self, kind: RecordType, /, **fields: Any) -> None:
         self.state.seq += 1
         self.out.append({"seq": self.state.seq, "ts": self.t, "type": kind, **fields})
-        if kind == "exit":
-            self.risk.on_trade_closed(fields["net"])
+
+    def _trade_closed(self, net: Decimal) -> None:
+        self.risk.on_trade_closed(net)
 
     def snapshot(self) -> EngineState:
         self.state.strategy = self.strategy.snapshot()
@@ -110,7 +103,7 @@ class Engine:
         self.state.ended = False
         account = self.state.broker.account
         self._emit(
-            "session_start", schema=SCHEMA, run_id=run_id, resumed=resumed, venue=venue,
+            RecordType.SESSION_START, schema=SCHEMA, run_id=run_id, resumed=resumed, venue=venue,
             symbol=symbol, interval=interval, strategy=self.strategy.describe(), cash=account.cash,
             equity=self.broker.equity(), position=self.broker.position.qty,
         )  # fmt: skip
@@ -120,7 +113,7 @@ class Engine:
         a = self.state.broker.account
         self.state.ended = True
         self._emit(
-            "session_end", reason=reason, cash=a.cash, equity=self.broker.equity(),
+            RecordType.SESSION_END, reason=reason, cash=a.cash, equity=self.broker.equity(),
             position=self.broker.position.qty, trades=a.trades, realized=a.realized, fees=a.fees,
             funding=a.funding, working_orders=len(self.state.broker.orders), feed=feed,
         )  # fmt: skip
@@ -133,14 +126,16 @@ class Engine:
             self.broker.on_feed_down(t)
             if self.state.feed_down_since is None:
                 self.state.feed_down_since = t
-        self._emit("feed", event=event, **fields)
+        self._emit(RecordType.FEED, event=event, **fields)
 
     def report_history_intents(self, t: int) -> None:
         """After a backfill: one ``reject`` for every entry the strategy asked for on its bars."""
         if self.history_intents:
             self._advance(t)
             count, self.history_intents = self.history_intents, 0
-            self._emit("reject", reason=f"{count} entries asked for on history bars (a backfill)")
+            self._emit(
+                RecordType.REJECT, reason=f"{count} entries asked for on history bars (a backfill)"
+            )
 
     def kill(self, t: int, source: str) -> None:
         self._advance(t)
@@ -156,7 +151,7 @@ class Engine:
     def on_market(self, t: int, event: MarketEvent) -> None:
         self._advance(t)
         if self.state.feed_down_since is not None and not isinstance(event, BarGap):
-            self._emit("feed", event="recovered", down_ms=t - self.state.feed_down_since)
+            self._emit(RecordType.FEED, event="recovered", down_ms=t - self.state.feed_down_since)
             self.state.feed_down_since = None
         broker = self.broker
         if isinstance(event, Quote):
@@ -174,7 +169,9 @@ class Engine:
         elif isinstance(event, MarkPrice):
             broker.on_mark(t, event)
         elif isinstance(event, BarGap):
-            self._emit("feed", event="gap", start=event.start, end=event.end, bars=event.count)
+            self._emit(
+                RecordType.FEED, event="gap", start=event.start, end=event.end, bars=event.count
+            )
         elif isinstance(event, Ticker):
             pass
         self.risk.check_limits(t)
@@ -187,7 +184,7 @@ class Engine:
         self.risk.check_limits(t)
         equity = self.broker.equity()  # the record's and the view's: nothing in between moves it
         self._emit(
-            "bar", open_time=bar.open_time, open=bar.open, high=bar.high, low=bar.low,
+            RecordType.BAR, open_time=bar.open_time, open=bar.open, high=bar.high, low=bar.low,
             close=bar.close, volume=bar.volume, source=bar.source, equity=equity,
             position=self.broker.position.qty,
         )  # fmt: skip
@@ -215,7 +212,7 @@ class Engine:
             equity = self.broker.equity()
         return View(
             t=t, position=p.qty, entry=p.entry if p.qty else None, equity=equity,
-            quote=self.state.broker.market.quote, tick_size=self.config.instrument.tick_size,
+            quote=self.state.broker.market.quote, tick_size=self.settings.broker.tick_size,
             live=live,
         )  # fmt: skip
 
@@ -248,7 +245,7 @@ class Engine:
             decision = self.risk.check_entry(t, intent)
             if isinstance(decision, str):
                 self._emit(
-                    "reject",
+                    RecordType.REJECT,
                     reason=decision,
                     side=intent.side.value,
                     kind=intent.kind,
@@ -271,7 +268,11 @@ class Engine:
         )
         disabled = s.strategy_errors >= MAX_STRATEGY_ERRORS
         self._emit(
-            "strategy", event="error", error=message, errors=s.strategy_errors, disabled=disabled
+            RecordType.STRATEGY,
+            event="error",
+            error=message,
+            errors=s.strategy_errors,
+            disabled=disabled,
         )
         s.strategy_disabled = disabled
         self.broker.cancel_all("strategy error", entries_only=True)

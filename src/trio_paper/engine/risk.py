@@ -23,6 +23,7 @@ from ..model import Side
 from ..times import DAY_MS, MINUTE_MS, utc_day
 from .broker import Broker, Emit
 from .intents import Enter
+from .records import RecordType
 from .state import ZERO, Order
 from .steps import on_step
 
@@ -82,11 +83,11 @@ class Risk:
         s.day_start_equity = self.broker.equity()
         s.day_realized = ZERO
         if s.halted_until is not None and t >= s.halted_until:
-            self.emit("risk", event="resumed", reason=s.halt_reason)
+            self.emit(RecordType.RISK, event="resumed", reason=s.halt_reason)
             s.halted_until = None
             s.halt_reason = None
         if not first:
-            self.emit("risk", event="new_day", equity=s.day_start_equity)
+            self.emit(RecordType.RISK, event="new_day", equity=s.day_start_equity)
 
     # --- intents → orders ----------------------------------------------------------------------
 
@@ -196,13 +197,13 @@ class Risk:
         s.halted_until = s.day + DAY_MS
         s.halt_reason = reason
         s.losses_in_a_row = 0
-        self.emit("risk", event="halt", reason=reason, until=s.halted_until, equity=equity)
+        self.emit(RecordType.RISK, event="halt", reason=reason, until=s.halted_until, equity=equity)
         self.broker.cancel_all("risk halt")
         self.broker.close_position(t, "risk_halt")
 
     def kill(self, t: int, source: str) -> None:
         self.state.killed = True
-        self.emit("risk", event="kill", source=source)
+        self.emit(RecordType.RISK, event="kill", source=source)
         self.broker.cancel_all("kill switch")
         self.broker.close_position(t, "kill")
 

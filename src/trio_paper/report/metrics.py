@@ -11,8 +11,7 @@ from collections import Counter
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
-from ..times import MINUTE_MS, ms_to_iso
-from ..venues.bitunix import INTERVALS
+from ..times import INTERVAL_MS, MINUTE_MS, ms_to_iso
 
 SUMMARY_SCHEMA = 1
 MINUTES_PER_YEAR = 525_600
@@ -170,7 +169,7 @@ class Metrics:
                 self.first_strategy_error = str(r["error"])
         elif kind == "session_start" and self.start is None:
             self.start = r
-            self.interval_ms = INTERVALS.get(r["interval"], MINUTE_MS)
+            self.interval_ms = INTERVAL_MS.get(r["interval"], MINUTE_MS)
             self.starting_equity = Decimal(r["equity"])
             self._point(self.starting_equity)
         elif kind == "session_end":

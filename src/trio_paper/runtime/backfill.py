@@ -1,4 +1,4 @@
-"""Fetching closed bars over REST, politely: at most 10 requests a second, 200 bars a page.
+"""Fetching closed bars over REST, politely: within the venue's request rate and page size.
 
 Returns raw response bodies, not bars: the body is what the session records, and the core parses
 it (so a replay parses the same bytes).
@@ -10,7 +10,7 @@ import attrs
 import httpx
 import trio
 
-from ..venues import bitunix, bitunix_rest
+from ..venues import Venue
 
 
 @attrs.frozen
@@ -26,18 +26,21 @@ class Page:
 class RestKlines:
     """A kline client for one venue base URL (``--rest-url``)."""
 
-    def __init__(self, base_url: str, symbol: str, interval: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, venue: Venue, base_url: str, symbol: str, interval: str, timeout: float = 10.0
+    ) -> None:
+        self.venue = venue
         self.base_url = base_url.rstrip("/")
         self.symbol = symbol
         self.interval = interval
-        self.interval_ms = bitunix.INTERVALS[interval]
+        self.interval_ms = venue.intervals[interval]
         self.timeout = timeout
         self._next_request = 0.0
 
     async def pages(self, start: int, end: int, client: httpx.AsyncClient) -> list[Page]:
-        """Bars in ``[start, end)``, one page per ≤ 200 bars, oldest first."""
+        """Bars in ``[start, end)``, one page per ``venue.max_kline_page`` bars, oldest first."""
         pages = []
-        step = bitunix_rest.MAX_KLINE_PAGE * self.interval_ms
+        step = self.venue.max_kline_page * self.interval_ms
         for page_start in range(start, end, step):
             page_end = min(end, page_start + step)
             limit = (page_end - page_start) // self.interval_ms or 1
@@ -46,10 +49,10 @@ class RestKlines:
 
     async def _get(self, client: httpx.AsyncClient, start: int, end: int, limit: int) -> Page:
         await self._pace()
-        query = bitunix_rest.kline_query(self.symbol, self.interval, start, end, limit)
+        request = self.venue.kline_request(self.symbol, self.interval, start, end, limit)
         try:
             response = await client.get(
-                self.base_url + bitunix_rest.KLINE_PATH, params=query, timeout=self.timeout
+                self.base_url + request.path, params=request.query, timeout=self.timeout
             )
         except httpx.HTTPError as exc:
             return Page(start, end, None, f"{type(exc).__name__}: {exc}")
@@ -61,4 +64,4 @@ class RestKlines:
         wait = self._next_request - trio.current_time()
         if wait > 0:
             await trio.sleep(wait)
-        self._next_request = trio.current_time() + 1 / bitunix_rest.MAX_REST_REQUESTS_PER_S
+        self._next_request = trio.current_time() + 1 / self.venue.max_rest_requests_per_s

@@ -13,13 +13,10 @@ import contextlib
 
 import trio
 
+from ..errors import FatalIO
 from ..store.checkpoint import Checkpoint, CheckpointStore
 from ..store.journal import JournalWriter
 from ..store.recording import RecordingWriter
-
-
-class FatalIO(Exception):
-    """A write or fsync failed; the message says which file and why."""
 
 
 class Durable:

@@ -4,8 +4,9 @@ One connection at a time, each in its own nursery with three tasks:
 
 - the **pump** reads every message (trio-websocket's own queue is tiny, so nothing else may
   block its reader) and hands each, stamped with its receive time, to the session;
-- the **heartbeat** sends Bitunix's JSON ping every ``ping_interval`` and waits for the pong
-  under ``fail_after(pong_timeout)``;
+- the **heartbeat** sends the venue's keepalive (Bitunix: a JSON ping) every ``ping_interval``
+  and waits for the pong under ``fail_after(pong_timeout)``; where the server pings instead
+  (Binance), trio-websocket answers and there is no heartbeat;
 - the **watchdog** is a cancel scope around the connection whose deadline every market frame
   pushes forward: if no market frame arrives for ``stale_after``, it expires and the connection
   is dropped.
@@ -13,6 +14,10 @@ One connection at a time, each in its own nursery with three tasks:
 Whatever ends a connection, the session hears about it (``FeedDisconnected`` or ``FeedStale``)
 and the feed redials after a capped, jittered backoff. Every frame and every one of these events
 goes to the session's input channel, which records it before the engine sees it.
+
+The feed never parses a frame itself: the venue's sans-IO ``Client`` does, once, and says
+whether it was market data for our symbol (the watchdog's business) or our pong; the parsed
+result travels on with the raw text, so the core does not parse it again.
 """
 
 from __future__ import annotations
@@ -34,10 +39,8 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
-from ..codec import MalformedMessage
 from ..inputs import FeedConnected, FeedDisconnected, FeedStale, Frame, Item, Subscribed
-from ..model import Pong
-from ..venues import bitunix
+from ..venues import Client, Socket, Venue
 from .backoff import Backoff
 
 log = logging.getLogger("trio_paper.feed")
@@ -46,8 +49,6 @@ Connector = Callable[[trio.Nursery], Awaitable[tuple[WebSocketConnection, trio.a
 """Dial: a WebSocket running in the nursery, and the stream under it, which the feed closes."""
 Emit = Callable[[Item], Awaitable[None]]
 CLOSE_TIMEOUT = 2.0
-MIN_SEND_GAP = 1 / (bitunix.MAX_CLIENT_MESSAGES_PER_S - 1)
-"""Spacing between our own messages: safely under Bitunix's 5 per second."""
 
 
 class PongTimeout(Exception):
@@ -56,9 +57,11 @@ class PongTimeout(Exception):
 
 @attrs.frozen
 class FeedSettings:
-    url: str
+    """One socket of one venue, and the timings of ``config.feed``."""
+
+    venue: Venue
+    socket: Socket
     symbol: str
-    channels: list[str]
     ping_interval: float = 15.0
     pong_timeout: float = 5.0
     stale_after: float = 10.0
@@ -86,7 +89,7 @@ def websocket_connector(settings: FeedSettings) -> Connector:
     Owning the stream lets the feed close it: trio-websocket 0.12 leaves the socket open when
     the server closes first.
     """
-    host, port, resource, tls = websocket_address(settings.url)
+    host, port, resource, tls = websocket_address(settings.socket.url)
 
     async def connect(nursery: trio.Nursery) -> tuple[WebSocketConnection, trio.abc.Stream]:
         stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
@@ -120,6 +123,12 @@ def websocket_address(url: str) -> tuple[str, int, str, bool]:
 
 
 class Feed:
+    """One socket's life: dial, subscribe, pump, keep alive, notice silence, redial; forever.
+
+    Everything it sees or does becomes an input item sent through ``emit``: frames with their
+    receive time, and connected / subscribed / stale / disconnected events.
+    """
+
     def __init__(
         self,
         settings: FeedSettings,
@@ -139,7 +148,9 @@ class Feed:
         self.status = FeedStatus()
         self._watchdog: trio.CancelScope | None = None
         self._pong = trio.Event()
-        self._expected_pong: int | None = None
+        self._client: Client | None = None
+        self._send_gap = 1 / max(1.0, settings.venue.max_client_messages_per_s - 1)
+        """Spacing between our own messages: safely under the venue's limit."""
         self._last_send = -1e9
         self._last_market_ms = 0
 
@@ -157,7 +168,7 @@ class Feed:
                 log.error(
                     "cannot reach %s (%s). No network, or the exchange blocked from here? "
                     "`trio-paper run --sim` runs the same session offline. Retrying until the "
-                    "deadline.", s.url, reason,
+                    "deadline.", s.socket.url, reason,
                 )  # fmt: skip
             delay = self.backoff.next_delay()
             log.warning(
@@ -178,7 +189,7 @@ class Feed:
                 except trio.TooSlowError:
                     failure = f"connect timed out after {s.connect_timeout:g} s"
                 except (HandshakeError, OSError) as exc:
-                    failure = f"cannot connect to {s.url}: {_describe(exc)}"
+                    failure = f"cannot connect to {s.socket.url}: {_describe(exc)}"
                 if failure is None:
                     try:
                         failure = await self._serve(ws)
@@ -200,13 +211,15 @@ class Feed:
         self.status.connects += 1
         self._last_send = -1e9
         self._last_market_ms = connected = self.clock_ms()
-        await self.emit(FeedConnected(0, connected, s.url))
+        self._client = client = s.venue.client(s.socket, s.symbol)
+        await self.emit(FeedConnected(0, connected, s.socket.url))
         ending: str | None = None
         with trio.CancelScope(deadline=trio.current_time() + s.stale_after) as watchdog:
             self._watchdog = watchdog
             try:
-                await self._send(ws, bitunix.subscribe_frame(s.symbol, s.channels))
-                await self.emit(Subscribed(0, self.clock_ms(), list(s.channels)))
+                for text in client.opening():
+                    await self._send(ws, text)
+                await self.emit(Subscribed(0, self.clock_ms(), list(s.socket.channels)))
                 async with trio.open_nursery() as tasks:
                     tasks.start_soon(self._heartbeat, ws)
                     await self._pump(ws)
@@ -224,40 +237,33 @@ class Feed:
         return await self._down(ending)
 
     async def _pump(self, ws: WebSocketConnection) -> None:
+        """Market data pushes the watchdog; a pong resolves the heartbeat; bad frames do neither."""
         stale_after = self.settings.stale_after
+        assert self._client is not None
+        receive = self._client.receive
         while True:
             raw = await ws.get_message()
             t = self.clock_ms()
             self.status.frames += 1
             self.status.last_frame = trio.current_time()
-            if self._is_market(raw) and self._watchdog is not None:
+            received = receive(raw)
+            if received.market and self._watchdog is not None:
                 self._watchdog.deadline = trio.current_time() + stale_after
                 self._last_market_ms = t
-            await self.emit(Frame(0, t, raw))
-
-    def _is_market(self, raw: str | bytes) -> bool:
-        """Market data pushes the watchdog; a pong resolves the heartbeat; bad frames do neither."""
-        try:
-            parsed = bitunix.parse_frame(raw)
-        except MalformedMessage:
-            return False
-        market = False
-        for event in parsed.events:
-            if isinstance(event, Pong):
-                if event.echo == self._expected_pong:
-                    self._pong.set()
-            elif hasattr(event, "symbol"):
-                market = True
-        return market
+            if received.pong:
+                self._pong.set()
+            await self.emit(Frame(0, t, raw, received.parsed or received.error))
 
     async def _heartbeat(self, ws: WebSocketConnection) -> None:
         s = self.settings
+        assert self._client is not None
         while True:
             await trio.sleep(s.ping_interval)
-            value = self.clock_ms() // 1000
+            ping = self._client.ping(self.clock_ms())
+            if ping is None:
+                return  # the server pings; the WebSocket layer answers
             self._pong = trio.Event()
-            self._expected_pong = value
-            await self._send(ws, bitunix.ping_frame(value))
+            await self._send(ws, ping)
             try:
                 with trio.fail_after(s.pong_timeout):
                     await self._pong.wait()
@@ -265,7 +271,7 @@ class Feed:
                 raise PongTimeout from None
 
     async def _send(self, ws: WebSocketConnection, text: str) -> None:
-        wait = self._last_send + MIN_SEND_GAP - trio.current_time()
+        wait = self._last_send + self._send_gap - trio.current_time()
         if wait > 0:
             await trio.sleep(wait)
         self._last_send = trio.current_time()

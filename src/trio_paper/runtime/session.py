@@ -9,17 +9,18 @@
 
 The engine task is the only consumer: it numbers each input, records it, then hands it to the
 core, so the recording's order is the order the core saw. Producers run under a cancel scope
-whose deadline is ``--minutes``; when it expires (or a signal or the kill switch asks), the
+whose deadline is ``--minutes``; when it expires (or ``request_stop``, or the kill switch), the
 session sends one ``stop`` input, the engine writes ``session_end``, commits and checkpoints —
 shielded, and bounded by ``stop_grace_s``.
+
+The session owns no process-wide state: signals, the exit code's meaning and the run folder
+are the application's (``app/run.py``), so a test runs a whole session in-process.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,15 +31,16 @@ import httpx
 import trio
 
 from ..config import Config
-from ..core import Core
-from ..exits import Exit
+from ..core import Core, Outcome
+from ..engine.records import MONEY_MOVES, RecordType
+from ..errors import Exit
 from ..inputs import Backfill, Item, KillSwitch, SessionStart, StopRequested, Tick
 from ..store.checkpoint import checkpoint_of
-from ..venues import bitunix
+from ..venues import Socket
 from .backfill import RestKlines
 from .durable import Durable
-from .feed import Connector, Feed, FeedSettings
-from .status import StatusBoard
+from .feed import Connector, Feed, FeedSettings, FeedStatus
+from .panel import StatusBoard
 
 log = logging.getLogger("trio_paper.session")
 INPUT_LOG_EVERY = 1000
@@ -61,11 +63,18 @@ class SessionPlan:
     resume: dict[str, Any] | None = None
     warmup_bars: int = 200
     clock_ms: Callable[[], int] = wall_ms
-    connector: Connector | None = None
+    connect: Callable[[Socket], Connector] | None = None
+    """How to dial each socket (default: a real WebSocket); tests dial memory streams."""
     status_tty: bool = False
 
 
 class Session:
+    """One trading session: feeds, clock, backfills and the kill file produce inputs; the engine
+    task records each, runs it through the core, journals what it produced, and commits.
+
+    ``run()`` returns the exit code when the deadline passes or a stop is requested.
+    """
+
     def __init__(self, plan: SessionPlan, core: Core, durable: Durable) -> None:
         self.plan = plan
         self.config = plan.config
@@ -83,17 +92,21 @@ class Session:
         self._fills_unsaved = False
         f = self.config.feed
         v = self.config.venue
-        channels = [bitunix.kline_channel(v.interval), *bitunix.MARKET_CHANNELS]
-        self.feed = Feed(
-            FeedSettings(
-                plan.ws_url, v.symbol, channels, f.ping_interval_s, f.pong_timeout_s,
-                f.stale_after_s, f.connect_timeout_s, f.backoff_initial_s, f.backoff_max_s,
-                f.healthy_after_s, f.max_message_bytes,
-            ),
-            self._emit, self.clock_ms, plan.connector,
-        )  # fmt: skip
-        self.rest = RestKlines(plan.rest_url, v.symbol, v.interval, f.connect_timeout_s)
-        self.status = StatusBoard(core, self.feed.status, plan.status_tty)
+        venue = core.venue
+        self.feeds = [
+            Feed(
+                FeedSettings(
+                    venue, socket, v.symbol, f.ping_interval_s, f.pong_timeout_s,
+                    f.stale_after_s, f.connect_timeout_s, f.backoff_initial_s, f.backoff_max_s,
+                    f.healthy_after_s, f.max_message_bytes,
+                ),
+                self._emit, self.clock_ms, plan.connect(socket) if plan.connect else None,
+            )
+            for socket in venue.sockets(plan.ws_url, v.symbol, v.interval)
+        ]  # fmt: skip
+        self.feed = self.feeds[0]
+        self.rest = RestKlines(venue, plan.rest_url, v.symbol, v.interval, f.connect_timeout_s)
+        self.status = StatusBoard(core, self.feed_status, plan.status_tty)
 
     # --- the task tree -------------------------------------------------------------------------
 
@@ -105,7 +118,6 @@ class Session:
         self._send = send
         engine_done = trio.Event()
         async with trio.open_nursery() as root:
-            root.start_soon(self._signals)
             root.start_soon(self._engine, receive, engine_done)
             async with send:
                 await self._produce(deadline)
@@ -139,9 +151,24 @@ class Session:
                 producers.start_soon(self._ticks)
                 producers.start_soon(self._kill_file)
                 producers.start_soon(self._backfills, backfill_receive, client)
-                producers.start_soon(self.feed.run)
+                for feed in self.feeds:
+                    producers.start_soon(feed.run)
+
+    def feed_status(self) -> FeedStatus:
+        """All sockets as one: connected only while every one is."""
+        if len(self.feeds) == 1:
+            return self.feed.status
+        statuses = [feed.status for feed in self.feeds]
+        seen = [s.last_frame for s in statuses if s.last_frame is not None]
+        errors = [s.last_error for s in statuses if s.last_error]
+        return FeedStatus(
+            all(s.connected for s in statuses), sum(s.connects for s in statuses),
+            sum(s.frames for s in statuses), max(seen) if seen else None,
+            errors[-1] if errors else None,
+        )  # fmt: skip
 
     def request_stop(self, reason: str, code: Exit = Exit.OK) -> None:
+        """Stop producing inputs, close the session cleanly; ``run`` returns ``code``."""
         if self.stop_reason is None:
             self.stop_reason = reason
             self.exit = code
@@ -170,19 +197,9 @@ class Session:
         log.warning("kill switch: %s exists", path)
         await self._emit(KillSwitch(0, self.clock_ms(), f"file {path.name} in state/"))
 
-    async def _signals(self) -> None:
-        names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGUSR1: "SIGUSR1"}
-        with trio.open_signal_receiver(*names) as signals:
-            async for signum in signals:
-                name = names[signal.Signals(signum)]
-                if signum == signal.SIGUSR1:
-                    await self._emit(KillSwitch(0, self.clock_ms(), f"signal {name}"))
-                elif self.stop_reason is None:
-                    self.request_stop(f"signal {name}")
-                else:
-                    log.warning("second %s: exiting now; the next start recovers", name)
-                    logging.shutdown()
-                    os._exit(128 + signum)
+    async def kill(self, source: str) -> None:
+        """Throw the kill switch: cancel, flatten, stop (journaled like the kill file)."""
+        await self._emit(KillSwitch(0, self.clock_ms(), source))
 
     async def _warmup(self, client: httpx.AsyncClient) -> None:
         interval = self.rest.interval_ms
@@ -248,42 +265,53 @@ class Session:
         self._seq += 1
         item = attrs.evolve(item, seq=self._seq)
         self.durable.recorder.write(item)
-        records = self.core.on_item(item)
-        self.durable.journal.append(records)
+        outcome = self.core.on_item(item)
+        self.durable.journal.append(outcome.records)
         for notice in self.core.notices:
             log.warning("%s", notice)
         self.core.notices.clear()
-        urgent = isinstance(item, SessionStart)
-        for record in records:
-            kind = record["type"]
-            if kind in ("fill", "exit"):
-                urgent = True
-                self._fills_unsaved = True
-            if kind in ("fill", "exit", "risk", "reject", "funding", "strategy"):
-                log.info("%s %s", kind, _brief(record))
-            elif kind == "feed":
-                self._on_feed(record)
-            if kind == "session_end":
-                self.end_reason = record["reason"]
-            if kind == "risk" and record.get("event") == "kill":
-                self.request_stop(f"kill switch ({record.get('source')})", Exit.KILLED)
-        self.status.on_records(records)
-        return urgent
+        if outcome.records:
+            self._follow(outcome)
+        return outcome.durable
 
-    def _on_feed(self, record: dict[str, Any]) -> None:
-        event = record.get("event")
-        log.info("feed %s", _brief(record))
-        if event == "gap" and self._backfill_send is not None:
-            try:
-                self._backfill_send.send_nowait(("gap", record["start"], record["end"]))
-            except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-                log.warning("backfill queue full or closed: gap %s not fetched", _brief(record))
+    def _follow(self, outcome: Outcome) -> None:
+        """Log, fetch, stop: what the shell does about an input's records."""
+        for record in outcome.records:
+            kind = record["type"]
+            if kind in _LOGGED:
+                log.info("%s %s", kind, _brief(record))
+        if outcome.filled:
+            self._fills_unsaved = True
+        for start, end in outcome.backfills:
+            self._request_backfill(start, end)
+        if outcome.ended is not None:
+            self.end_reason = outcome.ended
+        if outcome.kill is not None:
+            self.request_stop(f"kill switch ({outcome.kill})", Exit.KILLED)
+        self.status.on_records(outcome.records)
+
+    def _request_backfill(self, start: int, end: int) -> None:
+        if self._backfill_send is None:
+            return
+        try:
+            self._backfill_send.send_nowait(("gap", start, end))
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            log.warning("backfill queue full or closed: gap [%d, %d) not fetched", start, end)
 
     async def _checkpoint(self) -> None:
         checkpoint = checkpoint_of(self.plan.run_id, self.core)
         self._fills_unsaved = False
         self._last_checkpoint = trio.current_time()
         await self.durable.checkpoint(checkpoint)
+
+
+_LOGGED = MONEY_MOVES | {
+    RecordType.RISK,
+    RecordType.REJECT,
+    RecordType.FUNDING,
+    RecordType.STRATEGY,
+    RecordType.FEED,
+}
 
 
 def _brief(record: dict[str, Any]) -> str:

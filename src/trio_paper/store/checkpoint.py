@@ -23,6 +23,7 @@ import orjson
 
 from ..codec import dumps
 from ..core import Core
+from ..errors import BadState
 from .files import fsync_dir, private_dir, write_synced
 
 FORMAT = "trio-paper-checkpoint"
@@ -33,7 +34,7 @@ PREVIOUS = "checkpoint.prev.json"
 log = logging.getLogger("trio_paper.checkpoint")
 
 
-class CheckpointError(Exception):
+class CheckpointError(BadState):
     """No usable checkpoint although some exist: the message says what is wrong with each."""
 
 

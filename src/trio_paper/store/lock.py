@@ -10,8 +10,10 @@ import fcntl
 import os
 from pathlib import Path
 
+from ..errors import Locked
 
-class LockHeld(Exception):
+
+class LockHeld(Locked):
     """Another live process holds the lock."""
 
 

@@ -19,6 +19,7 @@ from typing import Protocol
 import attrs
 
 from ..codec import MalformedMessage
+from ..errors import TrioPaperError
 from ..model import Bar, Parsed, Pong
 
 
@@ -73,19 +74,34 @@ class Client(Protocol):
 class Venue(Protocol):
     """An exchange's public market data, as a session, a replay and the simulator use it."""
 
-    name: str
-    ws_url: str
-    """Default WebSocket URL (``venue.ws_url`` in config, ``--venue-url`` override it)."""
-    rest_url: str
-    """Default REST base for kline backfill."""
-    intervals: Mapping[str, int]
-    """Bar intervals this venue serves over both WebSocket and REST, by the config's name
-    (``1min``, ``5min``, ...) → length in ms."""
-    max_client_messages_per_s: float
-    """More client messages per second than this and the venue drops the socket."""
-    max_kline_page: int
-    """Most bars one REST request may ask for, with the page-edge margin already taken off."""
-    max_rest_requests_per_s: float
+    @property
+    def name(self) -> str:
+        """The registry name, ``venue.name`` in config."""
+
+    @property
+    def ws_url(self) -> str:
+        """Default WebSocket URL (``venue.ws_url`` in config and ``--venue-url`` override it)."""
+
+    @property
+    def rest_url(self) -> str:
+        """Default REST base for kline backfill."""
+
+    @property
+    def intervals(self) -> Mapping[str, int]:
+        """Bar intervals this venue serves over both WebSocket and REST, by the config's name
+        (``1min``, ``5min``, ...) → length in ms."""
+
+    @property
+    def max_client_messages_per_s(self) -> float:
+        """More client messages per second than this and the venue drops the socket."""
+
+    @property
+    def max_kline_page(self) -> int:
+        """Most bars one REST request may ask for, with the page-edge margin already taken off."""
+
+    @property
+    def max_rest_requests_per_s(self) -> float:
+        """REST requests per second we allow ourselves."""
 
     def sockets(self, ws_url: str, symbol: str, interval: str) -> list[Socket]:
         """The sockets a trading session on ``symbol`` opens, from the WebSocket base URL."""
@@ -111,7 +127,7 @@ class Venue(Protocol):
         ...
 
 
-class RestError(Exception):
+class RestError(TrioPaperError):
     """The venue answered a REST call with an error of its own (in the body, not HTTP)."""
 
 

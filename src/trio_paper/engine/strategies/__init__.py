@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from ...codec import MalformedMessage, config_converter, structure
+from ...errors import UsageError
 from .base import Strategy, View
 from .ema_cross import EmaCross
 from .pullback import Pullback
@@ -13,7 +14,7 @@ from .pullback import Pullback
 BUILTIN: dict[str, type[Strategy[Any, Any]]] = {cls.name: cls for cls in (EmaCross, Pullback)}
 
 
-class StrategyError(Exception):
+class StrategyError(UsageError):
     """A strategy that cannot be loaded, or params it refuses; the message says which."""
 
 

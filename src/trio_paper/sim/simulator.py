@@ -7,9 +7,7 @@ enforces, and every fault it can inject are described in ``docs/simulator.md``.
 
 from __future__ import annotations
 
-import argparse
 import random
-import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,14 +16,14 @@ from pathlib import Path
 
 import trio
 
-from .faults import WINDOWED, Fault, FaultError, FaultKind, FaultPlan, FaultWindows
-from .sim_rest import KlineEndpoint, serve_http
-from .sim_rules import ExchangeRules
-from .sim_socket import Ending, ExchangeSocket
-from .sim_stats import FiredFault, SimStats
-from .sim_tape import Tape, load_tape
-from .sim_timeline import Timeline
-from .sim_wire import ServerWebSocket, WireClosed
+from .connection import Ending, ExchangeSocket
+from .faults import WINDOWED, Fault, FaultKind, FaultPlan, FaultWindows
+from .rest import KlineEndpoint, serve_http
+from .rules import ExchangeRules
+from .stats import FiredFault, SimStats
+from .tape import Tape, load_tape
+from .timeline import Timeline
+from .wire import ServerWebSocket, WireClosed
 
 __all__ = [
     "ExchangeRules",
@@ -36,7 +34,6 @@ __all__ = [
     "Tape",
     "load_tape",
     "open_simulator",
-    "sim_command",
 ]
 
 WS_PATH = "/public/"
@@ -210,55 +207,3 @@ async def open_simulator(
 def _address(listener: trio.SocketListener) -> str:
     host, port = listener.socket.getsockname()[:2]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-# --- trio-paper sim ---------------------------------------------------------------------------
-
-
-def sim_command(args: argparse.Namespace) -> int:
-    """``trio-paper sim``: print both URLs, serve until Ctrl-C or SIGTERM, return 0."""
-    from ..cli import UsageError  # noqa: PLC0415 - the CLI imports this module lazily
-
-    try:
-        plan = FaultPlan.parse(args.fault)
-        if args.faults is not None:
-            plan += FaultPlan.load(args.faults)
-    except FaultError as exc:
-        raise UsageError(str(exc)) from None
-    for flag, port in (("--port", args.port), ("--rest-port", args.rest_port)):
-        if not 0 <= port <= 65535:
-            raise UsageError(f"{flag} must be 0-65535, not {port}")
-    if not args.file.is_file():
-        raise UsageError(f"{args.file}: no such file")
-    try:
-        tape = load_tape(args.file)
-    except ValueError as exc:  # MalformedMessage is one
-        raise UsageError(f"{args.file}: {exc}") from None
-    try:
-        trio.run(_serve, args, tape, plan)
-    except OSError as exc:
-        raise UsageError(f"cannot serve: {exc}") from None
-    return 0
-
-
-async def _serve(args: argparse.Namespace, tape: Tape, plan: FaultPlan) -> None:
-    def log(text: str) -> None:
-        print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
-
-    async with open_simulator(
-        tape, port=args.port, rest_port=args.rest_port, speed=args.speed, faults=plan, log=log
-    ) as sim:
-        minutes = tape.length_ms // 60_000
-        print(
-            f"serving {args.file.name}: {len(tape):,} pushes, {minutes} min a lap, looping,"
-            f" at {args.speed:g}x, aligned to the wall clock\n"
-            f"faults:    {plan}\n"
-            f"websocket: {sim.ws_url}\n"
-            f"rest:      {sim.rest_url}\n"
-            "Ctrl-C to stop",
-            flush=True,
-        )
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                print(f"stopping ({signal.Signals(signum).name})", flush=True)
-                return

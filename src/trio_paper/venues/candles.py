@@ -19,9 +19,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn
 
-from .codec import MalformedMessage
-from .model import Bar
-from .times import datetime_to_ms
+from ..codec import MalformedMessage
+from ..model import Bar
+from ..times import datetime_to_ms
 
 _TIME_TEXT_COLUMNS = ("open_time", "timestamp", "date", "time")
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")

@@ -20,9 +20,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ..codec import strict_decimal
-from ..model import BarUpdate, MarkPrice, Quote
-from ..times import iso_to_ms
+from ...codec import strict_decimal
+from ...model import BarUpdate, MarkPrice, Quote
+from ...times import iso_to_ms
 
 _ENVELOPE = frozenset({"ch", "symbol", "ts", "data"})
 _KLINE = frozenset({"o", "c", "h", "l", "b", "q"})

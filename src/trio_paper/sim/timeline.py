@@ -22,7 +22,7 @@ import trio
 
 from ..model import Bar
 from ..times import MINUTE_MS
-from .sim_tape import BarKey, Tape
+from .tape import BarKey, Tape
 
 Position = tuple[int, int]
 """``(lap, index)``: a push of the tape in a given lap."""

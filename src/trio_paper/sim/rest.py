@@ -15,10 +15,11 @@ import h11
 import trio
 
 from ..codec import dumps
-from ..venues import bitunix, bitunix_rest
-from .sim_rules import ExchangeRules
-from .sim_stats import SimStats
-from .sim_timeline import Timeline
+from ..venues.bitunix import rest as bitunix_rest
+from ..venues.bitunix import ws as bitunix
+from .rules import ExchangeRules
+from .stats import SimStats
+from .timeline import Timeline
 
 UNKNOWN_SYMBOL = 20015
 RATE_LIMITED = 10006

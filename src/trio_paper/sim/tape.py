@@ -21,7 +21,8 @@ from ..inputs import Backfill, Frame
 from ..model import Bar
 from ..store.recording import Header, RecordingReader
 from ..times import MINUTE_MS
-from ..venues import bitunix, bitunix_rest
+from ..venues.bitunix import rest as bitunix_rest
+from ..venues.bitunix import ws as bitunix
 
 Route = tuple[str, str]
 """``(channel, SYMBOL)``: what a client subscribes to, and what a push is routed on."""

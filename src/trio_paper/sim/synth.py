@@ -24,9 +24,8 @@ from collections.abc import Iterable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
-from .candles import read_candles
-from .codec import dumps
-from .inputs import (
+from ..codec import dumps
+from ..inputs import (
     Backfill,
     FeedConnected,
     Frame,
@@ -36,10 +35,12 @@ from .inputs import (
     Subscribed,
     Tick,
 )
-from .model import Bar
-from .store.recording import Header, RecordingWriter
-from .times import HOUR_MS, MINUTE_MS, iso_to_ms, ms_to_iso
-from .venues import bitunix, bitunix_rest
+from ..model import Bar
+from ..store.recording import Header, RecordingWriter
+from ..times import HOUR_MS, MINUTE_MS, iso_to_ms, ms_to_iso
+from ..venues.bitunix import rest as bitunix_rest
+from ..venues.bitunix import ws as bitunix
+from ..venues.candles import read_candles
 
 PUSH_MS = 500
 PRICE_EVERY_MS = 2_000
@@ -219,7 +220,7 @@ def _chain(first: Bar, rest: Iterator[Bar]) -> Iterator[Bar]:
 
 def header(symbol: str, source: str, created: str) -> Header:
     return Header(
-        venue=bitunix.NAME, symbol=symbol,
+        venue="bitunix", symbol=symbol,
         channels=[bitunix.kline_channel("1min"), *bitunix.MARKET_CHANNELS],
         interval="1min", created=created, source=source,
     )  # fmt: skip

@@ -5,7 +5,8 @@ from __future__ import annotations
 import attrs
 from attrs.validators import ge, gt
 
-from ..venues import bitunix, bitunix_rest
+from ..venues.bitunix import rest as bitunix_rest
+from ..venues.bitunix import ws as bitunix
 
 
 def _delay_range(_: object, __: object, value: tuple[float, float]) -> None:

@@ -19,9 +19,10 @@ import attrs
 import yaml
 
 from ..codec import MalformedMessage, config_converter, structure
+from ..errors import UsageError
 
 
-class FaultError(ValueError):
+class FaultError(UsageError, ValueError):
     """A fault spec or schedule that cannot be used; the message names it."""
 
 

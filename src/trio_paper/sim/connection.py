@@ -18,13 +18,13 @@ from typing import Any
 import trio
 
 from ..codec import MalformedMessage, dumps, loads_object
-from . import sim_frames as frames
+from ..venues.bitunix import server as frames
 from .faults import FaultKind, FaultWindows
-from .sim_rules import ExchangeRules
-from .sim_stats import SimStats
-from .sim_tape import Route
-from .sim_timeline import Position, Timeline
-from .sim_wire import ClientClose, ProtocolPing, ServerWebSocket, WireClosed
+from .rules import ExchangeRules
+from .stats import SimStats
+from .tape import Route
+from .timeline import Position, Timeline
+from .wire import ClientClose, ProtocolPing, ServerWebSocket, WireClosed
 
 
 class Ending(enum.Enum):

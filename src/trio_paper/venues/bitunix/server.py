@@ -9,8 +9,8 @@ import copy
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..codec import dumps
-from ..venues import bitunix
+from ...codec import dumps
+from . import ws as bitunix
 
 CONNECT = '{"op":"connect","data":{"result":true}}'
 

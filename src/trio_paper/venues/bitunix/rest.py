@@ -12,8 +12,9 @@ from typing import Any
 
 import attrs
 
-from ..codec import MalformedMessage, dumps, loads, structure
-from ..model import Bar
+from ...codec import MalformedMessage, dumps, loads, structure
+from ...model import Bar
+from ..venue import RestError as VenueRestError
 
 REST_URL = "https://fapi.bitunix.com"
 KLINE_PATH = "/api/v1/futures/market/kline"
@@ -27,7 +28,7 @@ REST_INTERVALS: dict[str, str] = {
 """The REST name of each WebSocket interval (REST has no 3-minute klines)."""
 
 
-class RestError(Exception):
+class RestError(VenueRestError):
     """Bitunix answered a REST call with a non-zero ``code`` (HTTP 200 all the same)."""
 
     def __init__(self, code: int, message: str) -> None:

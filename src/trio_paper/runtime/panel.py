@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -13,15 +14,19 @@ from rich.live import Live
 from rich.table import Table
 
 from ..core import Core
+from ..engine.records import RecordType
 from .feed import FeedStatus
 
 log = logging.getLogger("trio_paper.status")
+_SHOWN = frozenset({RecordType.FILL, RecordType.EXIT, RecordType.RISK, RecordType.FEED})
 
 
 class StatusBoard:
-    def __init__(self, core: Core, feed: FeedStatus, tty: bool) -> None:
+    """The session's numbers for people: a rich panel on a terminal, a log line otherwise."""
+
+    def __init__(self, core: Core, feed: Callable[[], FeedStatus], tty: bool) -> None:
         self.core = core
-        self.feed = feed
+        self.feed_status = feed
         self.tty = tty
         self.deadline = math.inf
         self.fills = 0
@@ -32,32 +37,33 @@ class StatusBoard:
 
     def on_records(self, records: list[dict[str, Any]]) -> None:
         for record in records:
-            if record["type"] == "fill":
+            if record["type"] == RecordType.FILL:
                 self.fills += 1
-            if record["type"] in ("fill", "exit", "risk", "feed"):
+            if record["type"] in _SHOWN:
                 detail = record.get("event") or record.get("reason") or record.get("side") or ""
                 self.last_event = f"{record['type']} {detail}"
 
     def snapshot(self) -> dict[str, Any]:
         """The numbers the panel and the log line show."""
         now = trio.current_time()
+        feed = self.feed_status()
         if self._rate_at is None:
             self._rate_at = now
         elif now - self._rate_at >= 1:
-            self.frame_rate = (self.feed.frames - self._frames_seen) / (now - self._rate_at)
-            self._frames_seen, self._rate_at = self.feed.frames, now
+            self.frame_rate = (feed.frames - self._frames_seen) / (now - self._rate_at)
+            self._frames_seen, self._rate_at = feed.frames, now
         broker = self.core.engine.broker
         market = broker.state.market
         quote = market.quote
-        age = now - self.feed.last_frame if self.feed.last_frame is not None else None
+        age = now - feed.last_frame if feed.last_frame is not None else None
         return {
             "price": broker.last_price(), "bid": quote.bid if quote else None,
             "ask": quote.ask if quote else None, "position": broker.position.qty,
             "unrealized": broker.unrealized(), "equity": broker.equity(),
             "frames_per_s": self.frame_rate, "last_frame_age_s": age,
-            "connected": self.feed.connected, "reconnects": max(0, self.feed.connects - 1),
+            "connected": feed.connected, "reconnects": max(0, feed.connects - 1),
             "fills": self.fills, "left_s": max(0.0, self.deadline - now),
-            "last_error": self.feed.last_error, "last_event": self.last_event,
+            "last_error": feed.last_error, "last_event": self.last_event,
         }  # fmt: skip
 
     async def run(self, log_every: float) -> None:

@@ -15,17 +15,15 @@ from typing import Any
 
 import orjson
 
-from .cli import home_of
-from .codec import converter, dumps
-from .config import Config
-from .core import Core
-from .engine.broker import Broker
-from .engine.engine import broker_settings
-from .exits import Exit
-from .store.checkpoint import CheckpointError, CheckpointStore
-from .store.lock import holder
-from .store.recovery import run_config
-from .store.rundir import RunDir, runs_root
+from ..codec import converter, dumps
+from ..config import Config
+from ..core import Core, engine_settings
+from ..engine.broker import Broker
+from ..errors import Exit
+from ..store.checkpoint import CheckpointError, CheckpointStore
+from ..store.lock import holder
+from .lifecycle import Run
+from .settings import home_of
 
 STALE_FACTOR = 3
 """A running session checkpoints every ``checkpoint_interval_s``; this many missed: unhealthy."""
@@ -42,10 +40,10 @@ def account_status(home: Path) -> dict[str, Any]:
         return {**report, "account": None, "problem": str(exc)}
     if checkpoint is None:
         return {**report, "account": None, "problem": "no account yet: run `trio-paper run` first"}
-    run = RunDir(runs_root(home) / checkpoint.run_id)
-    config = run_config(run)[0] if run.manifest.exists() else Config()
+    run = Run.find(home, checkpoint.run_id)
+    config = run.manifest.run_config() if run is not None else Config()
     state = Core.restore_state(checkpoint.core)
-    broker = Broker(broker_settings(config), state.engine.broker, lambda *a, **k: None)
+    broker = Broker(engine_settings(config).broker, state.engine.broker, lambda *a, **k: None)
     account, position, risk = broker.state.account, broker.position, state.engine.risk
     saved = datetime.fromisoformat(checkpoint.saved_at)
     age = (datetime.now(UTC) - saved).total_seconds()

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ..codec import (
+from ...codec import (
     MalformedMessage,
     PriceLevels,
     dumps,
@@ -22,7 +22,7 @@ from ..codec import (
     structure,
     unknown_keys,
 )
-from ..model import (
+from ...model import (
     BarUpdate,
     Connected,
     ControlMessage,
@@ -36,10 +36,10 @@ from ..model import (
     Ticker,
     Trade,
 )
-from ..times import datetime_to_ms
-from . import bitunix_fastpath as fastpath
+from ...times import datetime_to_ms
+from ..venue import Received, market_or_pong
+from . import fastpath
 
-NAME = "bitunix"
 PUBLIC_WS_URL = "wss://fapi.bitunix.com/public/"
 MAX_CLIENT_MESSAGES_PER_S = 5
 """More client messages than this in a second and Bitunix drops the socket."""
@@ -64,6 +64,31 @@ def kline_channel(interval: str) -> str:
     if interval not in INTERVALS:
         raise ValueError(f"unknown interval {interval!r}; one of {', '.join(INTERVALS)}")
     return f"market_kline_{interval}"
+
+
+class Client:
+    """One connection's sans-IO state: what to subscribe, the JSON ping and its pong."""
+
+    def __init__(self, symbol: str, channels: tuple[str, ...]) -> None:
+        self.symbol = symbol
+        self.channels = channels
+        self.expected_pong: int | None = None
+
+    def opening(self) -> list[str]:
+        return [subscribe_frame(self.symbol, list(self.channels))]
+
+    def receive(self, raw: str | bytes) -> Received:
+        try:
+            parsed = parse_frame(raw)
+        except MalformedMessage as exc:
+            return Received(None, exc, market=False, pong=False)
+        market, pong = market_or_pong(parsed, self.symbol, self.expected_pong)
+        return Received(parsed, None, market, pong)
+
+    def ping(self, now_ms: int) -> str:
+        """Bitunix's JSON keepalive; the pong echoes the seconds we send."""
+        self.expected_pong = now_ms // 1000
+        return ping_frame(self.expected_pong)
 
 
 # --- frames we send --------------------------------------------------------------------------

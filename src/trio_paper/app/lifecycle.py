@@ -1,0 +1,128 @@
+"""A run's life: opened with its manifest, finished with its reports — one way for every command.
+
+``Run.create`` makes ``runs/<id>/`` and writes the manifest (what was run, with what config);
+``Run.finish`` records how it ended, writes ``summary.json`` and ``summary.html`` and points
+``runs/latest`` at it. ``run``, ``replay`` and recovery all end a run through ``finish``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from .. import __version__
+from ..codec import config_converter, converter, structure
+from ..config import Config
+from ..engine.strategies import Strategy
+from ..engine.strategies import load as load_strategy
+from ..report import write_reports
+from ..store.checkpoint import now_iso
+from ..store.rundir import RunDir, new_run, point_latest, runs_root
+
+
+@attrs.define
+class Manifest:
+    """``manifest.json``: what a run is. Optional fields are left out of the file when unset."""
+
+    kind: str
+    """``live``, ``sim`` or ``replay``."""
+    run_id: str
+    venue: str
+    symbol: str
+    strategy: dict[str, Any]
+    config: dict[str, Any]
+    started: str = attrs.Factory(now_iso)
+    trio_paper: str = __version__
+    ws_url: str | None = None
+    rest_url: str | None = None
+    sim_recording: str | None = None
+    resumed_from: str | None = None
+    minutes: float | None = None
+    input: str | None = None
+    input_kind: str | None = None
+    resumes: int | None = None
+    ended: str | None = None
+    exit_reason: str | None = None
+    exit_code: int | None = None
+    items: int | None = None
+    truncated: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = converter.unstructure(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str) -> Manifest:
+        known = {f.name for f in attrs.fields(cls)}
+        return structure({k: v for k, v in data.items() if k in known}, cls, where)
+
+    def run_config(self) -> Config:
+        return structure(self.config, Config, "manifest.config", using=config_converter)
+
+    def run_strategy(self) -> Strategy[Any, Any]:
+        return load_strategy(self.strategy["name"], self.strategy["params"])
+
+
+@attrs.define
+class Run:
+    """One folder under ``runs/`` and its manifest."""
+
+    dir: RunDir
+    manifest: Manifest
+
+    @classmethod
+    def create(
+        cls,
+        home: Path,
+        kind: str,
+        config: Config,
+        strategy: Strategy[Any, Any],
+        run_id: str | None = None,
+        **fields: Any,
+    ) -> Run:
+        """A new ``runs/<id>/`` with its manifest written."""
+        folder = new_run(home, kind, run_id=run_id)
+        manifest = Manifest(
+            kind, folder.id, config.venue.name, config.venue.symbol, strategy.describe(),
+            converter.unstructure(config), **fields,
+        )  # fmt: skip
+        run = cls(folder, manifest)
+        run.save()
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> Run:
+        """An existing run (``ValueError`` if its manifest is unreadable)."""
+        folder = RunDir(path)
+        try:
+            data = orjson.loads(folder.manifest.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"{folder.manifest}: not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{folder.manifest}: not a manifest")
+        return cls(folder, Manifest.from_dict(data, str(folder.manifest)))
+
+    @classmethod
+    def find(cls, home: Path, run_id: str) -> Run | None:
+        """The run called ``run_id`` under ``home``, if its manifest exists."""
+        path = runs_root(home) / run_id
+        return cls.open(path) if (path / "manifest.json").exists() else None
+
+    @property
+    def id(self) -> str:
+        return self.dir.id
+
+    def save(self) -> None:
+        self.dir.write_manifest(self.manifest.to_dict())
+
+    def finish(self, reason: str, code: int | None = None, **fields: Any) -> None:
+        """Record how the run ended, write its reports, and make it ``runs/latest``."""
+        self.manifest = attrs.evolve(
+            self.manifest, ended=now_iso(), exit_reason=reason, exit_code=code, **fields
+        )
+        self.save()
+        write_reports(self.dir)
+        point_latest(self.dir)

@@ -1,0 +1,200 @@
+"""``trio-paper run``: everything around a session — lock, recovery, run folder, signals, the end.
+
+Order at start: check every argument; take the lock on ``state/``; archive the state if
+``--fresh``; recover the last run (checkpoint + recording tail) so the account is exactly where
+it stopped; open the new run folder; then hand over to ``Session`` under ``trio.run``, with the
+signal watcher beside it. At the end, outside the event loop: ``Run.finish`` (manifest, reports,
+``runs/latest``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from ..config import Config, evolve
+from ..core import Core
+from ..engine.strategies import Strategy
+from ..errors import Exit, FatalIO, UsageError
+from ..runtime.durable import Durable
+from ..runtime.feed import websocket_address
+from ..runtime.session import Session, SessionPlan
+from ..sim import FaultPlan, open_simulator
+from ..store.checkpoint import CheckpointStore
+from ..store.journal import JournalWriter
+from ..store.lock import StateLock
+from ..store.recording import Header, RecordingWriter
+from ..store.rundir import ensure_home
+from .lifecycle import Run
+from .recover import recover
+from .settings import config_of, home_of, strategy_of, urls_of
+
+log = logging.getLogger("trio_paper.run")
+sim_log = logging.getLogger("trio_paper.sim")
+
+# The shipped recordings: the source tree's recordings/, or $TRIO_PAPER_RECORDINGS where the
+# package is installed without its source tree (the container image sets it).
+RECORDINGS = Path(
+    os.environ.get("TRIO_PAPER_RECORDINGS") or Path(__file__).resolve().parents[3] / "recordings"
+)
+DEMO_RECORDING = RECORDINGS / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"
+
+
+@attrs.frozen
+class RunPlan:
+    """A ``run`` command, every argument checked."""
+
+    home: Path
+    config: Config
+    strategy: Strategy[Any, Any]
+    minutes: float
+    sim_file: Path | None
+    faults: FaultPlan
+    fresh: bool
+
+
+def run_command(args: argparse.Namespace) -> int:
+    plan = _plan(args)
+    ensure_home(plan.home)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    with StateLock(plan.home / "state"):
+        return _run_locked(plan)
+
+
+def _plan(args: argparse.Namespace) -> RunPlan:
+    config, _ = config_of(args)
+    config, strategy = strategy_of(args, config)
+    venue: dict[str, Any] = {}
+    if args.venue_url:
+        venue["ws_url"] = args.venue_url
+    if args.rest_url:
+        venue["rest_url"] = args.rest_url
+    if venue:
+        config = evolve(config, venue=venue)
+    try:
+        websocket_address(urls_of(config)[0])
+    except ValueError as exc:
+        raise UsageError(f"venue URL: {exc}") from None
+    sim_file = args.sim_file or (DEMO_RECORDING if args.sim else None)
+    if sim_file is not None and not sim_file.exists():
+        raise UsageError(f"{sim_file}: no such recording")
+    faults = FaultPlan()
+    if args.sim_fault or args.sim_faults:
+        if sim_file is None:
+            raise UsageError("--sim-fault and --sim-faults need --sim")
+        faults = FaultPlan.parse(args.sim_fault)
+        if args.sim_faults:
+            faults += FaultPlan.load(args.sim_faults)
+    minutes = args.minutes or config.session.minutes
+    return RunPlan(home_of(args), config, strategy, minutes, sim_file, faults, args.fresh)
+
+
+def _run_locked(plan: RunPlan) -> int:
+    home, config, strategy = plan.home, plan.config, plan.strategy
+    store = CheckpointStore(home / "state")
+    if plan.fresh:
+        archived = store.archive()
+        if archived is not None:
+            log.warning("--fresh: the previous account's state is archived in %s", archived)
+    recovery = recover(home, store)
+    resume = None
+    if recovery is not None:
+        resume = recovery.core
+        if recovery.strategy and recovery.strategy != strategy.describe():
+            log.warning("strategy changed since run %s: its state starts afresh", recovery.run_id)
+            resume = {**resume, "engine": {**resume["engine"], "strategy": None}}
+    mode = "sim" if plan.sim_file is not None else "live"
+    ws_url, rest_url = urls_of(config)
+    run = Run.create(
+        home, mode, config, strategy, ws_url=ws_url, rest_url=rest_url,
+        sim_recording=str(plan.sim_file) if plan.sim_file else None,
+        resumed_from=recovery.run_id if recovery else None, minutes=plan.minutes,
+    )  # fmt: skip
+    core = Core(config, strategy)
+    sockets = core.venue.sockets(ws_url, config.venue.symbol, config.venue.interval)
+    channels = [channel for socket in sockets for channel in socket.channels]
+    header = Header(
+        config.venue.name, config.venue.symbol, channels, config.venue.interval,
+        run.manifest.started, source=mode,
+    )  # fmt: skip
+    durable = Durable(
+        RecordingWriter(run.dir.recording, header), JournalWriter(run.dir.events), store
+    )
+    session_plan = SessionPlan(
+        config, run.id, plan.minutes, ws_url, rest_url, home / "state", resume,
+        max(config.feed.warmup_bars, strategy.warmup_bars), status_tty=sys.stderr.isatty(),
+    )  # fmt: skip
+    try:
+        code, reason = trio.run(_session, session_plan, core, durable, plan)
+    except* FatalIO as group:
+        fatal = _leaves(group)[0]
+        print(f"trio-paper: fatal: {fatal}", file=sys.stderr)
+        print(
+            "Everything up to the last sync is safe; the next start recovers from it.",
+            file=sys.stderr,
+        )
+        code, reason = Exit.FATAL_IO, f"fatal I/O: {fatal}"
+    finally:
+        durable.close()
+    run.finish(reason, int(code))
+    print(f"run {run.id} done: {run.dir.summary_html}", file=sys.stderr)
+    return code
+
+
+def _leaves(group: BaseExceptionGroup[FatalIO]) -> list[FatalIO]:
+    """The ``FatalIO`` errors inside ``group``, however deeply nurseries nested them."""
+    leaves: list[FatalIO] = []
+    for exc in group.exceptions:
+        leaves += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return leaves
+
+
+async def _session(
+    plan: SessionPlan, core: Core, durable: Durable, run: RunPlan
+) -> tuple[Exit, str]:
+    async with AsyncExitStack() as stack:
+        if run.sim_file is not None:
+            sim = await stack.enter_async_context(
+                open_simulator(
+                    run.sim_file, faults=run.faults, loop=True, align=True, log=sim_log.info
+                )
+            )
+            plan = attrs.evolve(plan, ws_url=sim.ws_url, rest_url=sim.rest_url)
+            log.info(
+                "simulator serving %s at %s (faults: %s)", run.sim_file.name, sim.ws_url, run.faults
+            )
+        session = Session(plan, core, durable)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_signals, session)
+            code = await session.run()
+            nursery.cancel_scope.cancel()
+        return code, session.end_reason or "unknown"
+
+
+async def _signals(session: Session) -> None:
+    """SIGINT, SIGTERM, SIGHUP: stop cleanly (a second one: exit now, the next start recovers);
+    SIGUSR1: the kill switch."""
+    names = {
+        signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP",
+        signal.SIGUSR1: "SIGUSR1",
+    }  # fmt: skip
+    with trio.open_signal_receiver(*names) as signals:
+        async for signum in signals:
+            name = names[signal.Signals(signum)]
+            if signum == signal.SIGUSR1:
+                await session.kill(f"signal {name}")
+            elif session.stop_reason is None:
+                session.request_stop(f"signal {name}")
+            else:
+                log.warning("second %s: exiting now; the next start recovers", name)
+                logging.shutdown()
+                os._exit(Exit.INTERRUPTED if signum == signal.SIGINT else 128 + signum)
