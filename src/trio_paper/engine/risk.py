@@ -130,9 +130,15 @@ class Risk:
         if intent.target is not None and (intent.target - entry) * intent.side.sign <= 0:
             return f"target {intent.target} is on the wrong side of entry {entry}"
         equity = broker.equity()
-        qty = equity * risk_pct / HUNDRED / distance
-        qty = min(qty, equity * cfg.max_leverage / entry, cfg.max_notional / entry)
-        qty = on_step(qty, cfg.lot_step, ROUND_FLOOR)
+        if intent.qty is not None:
+            qty = on_step(intent.qty, cfg.lot_step, ROUND_FLOOR)
+            refused = self._over_limits(qty, entry, equity)
+            if refused is not None:
+                return refused
+        else:
+            qty = equity * risk_pct / HUNDRED / distance
+            qty = min(qty, equity * cfg.max_leverage / entry, cfg.max_notional / entry)
+            qty = on_step(qty, cfg.lot_step, ROUND_FLOOR)
         notional = qty * entry
         if qty <= 0 or notional < cfg.min_notional:
             return (
@@ -155,6 +161,20 @@ class Risk:
             target=intent.target,
             trail_pct=intent.trail_pct,
         )
+
+    def _over_limits(self, qty: Decimal, entry: Decimal, equity: Decimal) -> str | None:
+        """Why a fixed-size entry is refused by the caps a sized one is held to, if it is: a
+        fixed size is never shrunk to fit them."""
+        cfg = self.settings
+        notional = qty * entry
+        if notional > cfg.max_notional:
+            return f"size {qty} ({notional:.2f} USDT) is over the max notional {cfg.max_notional}"
+        if notional > equity * cfg.max_leverage:
+            return (
+                f"size {qty} ({notional:.2f} USDT) is over the max leverage {cfg.max_leverage}× "
+                f"of equity {equity:.2f}"
+            )
+        return None
 
     def note_exit(self, t: int) -> None:
         """Count an exit against the per-minute gate; exits themselves are never refused."""
