@@ -53,6 +53,7 @@ def broker_settings(config: Config) -> BrokerSettings:
         slippage=b.slippage_pct / HUNDRED, max_quote_age_ms=int(b.max_quote_age_s * 1000),
         participation=b.participation_pct / HUNDRED, order_ttl_ms=int(b.limit_ttl_s * 1000),
         maintenance_margin=b.maintenance_margin_pct / HUNDRED,
+        fill_at_next_open=b.fill_at == "next_open",
     )  # fmt: skip
 
 
