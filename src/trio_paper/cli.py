@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  trio-paper replay --file runs/latest/recording.jsonl\n"
         "  trio-paper replay --strategy pullback \\\n"
         "      --file recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz\n"
-        "  trio-paper replay --file candles.csv.gz --speed 60",
+        "  trio-paper replay --file candles.csv.gz --speed 60\n"
+        "  trio-paper replay --file candles.csv.gz --funding funding_rate_8h.csv",
     )  # fmt: skip
     replay.add_argument(
         "--file",
@@ -169,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--checkpoint-every", type=int, metavar="N",
         help="checkpoint every N inputs, so a killed replay resumes (with --run-id)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--funding", type=Path, metavar="FILE",
+        help="candle files: funding history (open_time_ms + rate in open, or funding_time_ms,rate)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--mark", type=Path, metavar="FILE",
+        help="with --funding: mark prices at the settlements (default: the candles' close)",
     )  # fmt: skip
     _strategy_option(replay)
     replay.set_defaults(handler=_cmd_replay)
@@ -363,11 +372,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no such file")
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise UsageError("--checkpoint-every must be at least 1")
+    for extra in (args.funding, args.mark):
+        if extra is not None and not extra.exists():
+            raise UsageError(f"{extra}: no such file")
     with progress_bar(f"replaying {args.file.name}") as progress:
         try:
             result = replay(
                 args.file, config, strategy, home_of(args), speed, progress, args.run_id,
-                args.checkpoint_every,
+                args.checkpoint_every, args.funding, args.mark,
             )  # fmt: skip
         except ReplayError as exc:
             raise UsageError(str(exc)) from None

@@ -7,6 +7,7 @@ so the journal is a function of the recording, byte for byte.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -28,7 +29,7 @@ from .inputs import (
     Subscribed,
     Tick,
 )
-from .model import Bar
+from .model import Bar, Settlement
 from .venues import bitunix, bitunix_rest
 from .venues.decoder import MarketDecoder
 
@@ -119,10 +120,11 @@ class Core:
         engine.out = []
         return out
 
-    def on_candle(self, seq: int, bar: Bar) -> list[Record]:
-        """The ``seq``-th input of a candle file (a bars-only replay): a bar at its close time."""
+    def on_candle(self, seq: int, bar: Bar, settlements: Sequence[Settlement] = ()) -> list[Record]:
+        """The ``seq``-th input of a candle file (a bars-only replay): a bar at its close time,
+        with the funding settlements due by then."""
         self.state.last_seq = seq
-        self.engine.on_bar(bar.close_time, bar, live=True)
+        self.engine.on_bar(bar.close_time, bar, live=True, settlements=settlements)
         out = self.engine.out
         self.engine.out = []
         return out

@@ -29,6 +29,7 @@ from .core import Core
 from .engine.engine import Record
 from .engine.strategies import Strategy
 from .engine.strategies import load as load_strategy
+from .funding_file import FundingSchedule, read_funding
 from .inputs import SessionStart
 from .logs import log_notices
 from .report import write_reports
@@ -77,15 +78,26 @@ def replay(
     progress: Progress | None = None,
     run_id: str | None = None,
     checkpoint_every: int | None = None,
+    funding: Path | None = None,
+    mark: Path | None = None,
 ) -> ReplayResult:
     """Replay ``path`` into a run under ``home``; ``speed`` None means as fast as possible.
 
-    An existing, unfinished ``run_id`` is resumed with the config it started with.
+    An existing, unfinished ``run_id`` is resumed with the config it started with. ``funding``
+    (and ``mark``) are a candle replay's funding history: see ``funding_file``.
     """
-    run, manifest = _open_run(home, run_id, path, config, strategy)
+    if (funding is not None or mark is not None) and is_recording(path):
+        raise ReplayError(f"{path} is a recording: --funding and --mark are for candle files")
+    if mark is not None and funding is None:
+        raise ReplayError("--mark needs --funding")
+    extra = {"funding": None if funding is None else str(funding)}
+    extra["mark"] = None if mark is None else str(mark)
+    run, manifest = _open_run(home, run_id, path, config, strategy, extra)
     if manifest.get("resumes"):
         config, spec = run_config(run)
         strategy = load_strategy(spec["name"], spec["params"])
+    interval_ms = INTERVALS[config.venue.interval]
+    schedule = None if funding is None else read_funding(funding, interval_ms, mark)
     store = CheckpointStore(private_dir(run.path / "state"))
     checkpoint = store.load()
     core = Core(config, strategy, Core.restore_state(checkpoint.core) if checkpoint else None)
@@ -96,7 +108,9 @@ def replay(
     reader = RecordingReader(path) if recording else None
     try:
         inputs = (
-            _recording_inputs(core, reader, after) if reader else _candle_inputs(core, path, after)
+            _recording_inputs(core, reader, after)
+            if reader
+            else _candle_inputs(core, path, after, schedule)
         )
         if speed is not None or progress is not None:
             inputs = _paced(inputs, speed, progress, reader)
@@ -132,7 +146,12 @@ def replay(
 
 
 def _open_run(
-    home: Path, run_id: str | None, path: Path, config: Config, strategy: Strategy[Any, Any]
+    home: Path,
+    run_id: str | None,
+    path: Path,
+    config: Config,
+    strategy: Strategy[Any, Any],
+    extra: dict[str, str | None],
 ) -> tuple[RunDir, dict[str, Any]]:
     """A new run directory, or the unfinished one named ``run_id`` (then ``resumes`` is set)."""
     if run_id is not None and (runs_root(home) / run_id / "manifest.json").exists():
@@ -142,6 +161,9 @@ def _open_run(
             raise ReplayError(f"run {run_id} is complete; choose another --run-id")
         if manifest.get("input") != str(path):
             raise ReplayError(f"run {run_id} replays {manifest.get('input')}, not {path}")
+        for key, value in extra.items():
+            if manifest.get(key) != value:
+                raise ReplayError(f"run {run_id} has --{key} {manifest.get(key)}, not {value}")
         manifest["resumes"] = manifest.get("resumes", 0) + 1
         return run, manifest
     run = new_run(home, "replay", run_id=run_id)
@@ -152,6 +174,7 @@ def _open_run(
         "strategy": strategy.describe(), "config": converter.unstructure(config),
         "started": datetime.now(UTC).isoformat(),
     }  # fmt: skip
+    manifest.update({k: v for k, v in extra.items() if v is not None})
     run.write_manifest(manifest)
     return run, manifest
 
@@ -162,15 +185,18 @@ def _recording_inputs(core: Core, reader: RecordingReader, after: int) -> Inputs
             yield item.seq, item.t, core.on_item(item)
 
 
-def _candle_inputs(core: Core, path: Path, after: int) -> Inputs:
+def _candle_inputs(
+    core: Core, path: Path, after: int, funding: FundingSchedule | None = None
+) -> Inputs:
     interval_ms = INTERVALS[core.config.venue.interval]
     bars = read_candles(path, core.config.venue.symbol, interval_ms)
     for seq, bar in enumerate(bars, start=2):
         if seq == 2 and after < 1:
             start = SessionStart(1, bar.open_time, f"candles:{path.name}")
             yield 1, bar.open_time, core.on_item(start)
+        due = funding.take(bar) if funding is not None else ()  # every bar, resumed or not
         if seq > after:
-            yield seq, bar.close_time, core.on_candle(seq, bar)
+            yield seq, bar.close_time, core.on_candle(seq, bar, due)
 
 
 def _paced(

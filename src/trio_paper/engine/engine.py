@@ -15,7 +15,17 @@ from typing import Any
 import attrs
 
 from ..config import Config
-from ..model import Bar, BarGap, BarUpdate, MarketEvent, MarkPrice, Quote, Ticker, Trade
+from ..model import (
+    Bar,
+    BarGap,
+    BarUpdate,
+    MarketEvent,
+    MarkPrice,
+    Quote,
+    Settlement,
+    Ticker,
+    Trade,
+)
 from .broker import Broker, BrokerSettings
 from .intents import CancelEntries, Enter, Exit
 from .risk import Risk, RiskSettings, RiskState
@@ -180,11 +190,21 @@ class Engine:
             pass
         self.risk.check_limits(t)
 
-    def on_bar(self, t: int, bar: Bar, live: bool) -> None:
-        """A closed bar: fills first, then the strategy. History (``live=False``) never fills."""
+    def on_bar(self, t: int, bar: Bar, live: bool, settlements: Sequence[Settlement] = ()) -> None:
+        """A closed bar: fills first, then the strategy. History (``live=False``) never fills.
+
+        ``settlements`` (a bars-only replay's funding file) are charged on the position held at
+        each: one that fell in a gap before the bar ahead of its fills, the rest after them.
+        """
         self._advance(t)
+        for s in settlements:
+            if s.before_bar:
+                self.broker.settle_funding(s.rate, s.mark, s.time)
         if live:
             self.broker.on_bar(t, bar)
+        for s in settlements:
+            if not s.before_bar:
+                self.broker.settle_funding(s.rate, s.mark, s.time)
         self.risk.check_limits(t)
         equity = self.broker.equity()  # the record's and the view's: nothing in between moves it
         self._emit(
