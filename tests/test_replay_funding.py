@@ -144,6 +144,7 @@ def test_a_mark_file_overrides_the_close_as_the_mark(tmp_path: Path) -> None:
         (D("20200"), D("-0.202")),
     ]
     assert D(summary_of(result)["pnl"]["funding"]) == D("-0.197")
+    assert "marks.csv" in summary_of(result)["model"]["funding"]
 
 
 def test_the_exchange_layout_is_read_too(tmp_path: Path) -> None:
@@ -154,6 +155,16 @@ def test_the_exchange_layout_is_read_too(tmp_path: Path) -> None:
     rates.write_text("date,open,high,low,close,volume,open_time_ms\n" + rows)
     _, records = run(tmp_path, "layout", funding=rates)
     assert [f[4] for f in funding_of(records)] == [D("-0.2002"), D("0.6015"), D("-0.2007")]
+
+
+def test_without_funding_the_summary_says_it_was_not_modelled(tmp_path: Path) -> None:
+    result, records = run(tmp_path, "plain")
+    assert funding_of(records) == []
+    model = summary_of(result)["model"]
+    assert model["funding"] == "not modelled (no --funding file)"
+    assert model["fills"].startswith("market orders at the signal bar's close")
+    assert "not modelled" in result.run.summary_html.read_text()
+    assert records[0]["model"] == model  # journaled once, in session_start
 
 
 def test_a_settlement_with_no_mark_is_an_error_naming_the_line(tmp_path: Path) -> None:

@@ -63,6 +63,8 @@ class Core:
         self.decoder = state.decoder
         self.engine = Engine(config, strategy, state.engine)
         self.notices = self.engine.notices
+        self.model: dict[str, str] | None = None
+        """What a bars-only replay models, for its ``session_start`` record."""
 
     def snapshot(self) -> dict[str, Any]:
         """The state as plain data, ready for a checkpoint or a ``start`` item's ``resume``."""
@@ -148,7 +150,7 @@ class Core:
         self.state.run_id = item.run_id
         v = self.config.venue
         self.engine.start(
-            item.t, item.run_id, item.resume is not None, v.name, v.symbol, v.interval
+            item.t, item.run_id, item.resume is not None, v.name, v.symbol, v.interval, self.model
         )
 
     def _resume(self, data: dict[str, Any]) -> None:

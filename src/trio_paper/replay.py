@@ -29,6 +29,7 @@ from .core import Core
 from .engine.engine import Record
 from .engine.strategies import Strategy
 from .engine.strategies import load as load_strategy
+from .fidelity import bars_only_model
 from .funding_file import FundingSchedule, read_funding
 from .inputs import SessionStart
 from .logs import log_notices
@@ -190,6 +191,8 @@ def _candle_inputs(
 ) -> Inputs:
     interval_ms = INTERVALS[core.config.venue.interval]
     bars = read_candles(path, core.config.venue.symbol, interval_ms)
+    described = funding.describe() if funding is not None else None
+    core.model = bars_only_model(core.config, path.name, described)
     for seq, bar in enumerate(bars, start=2):
         if seq == 2 and after < 1:
             start = SessionStart(1, bar.open_time, f"candles:{path.name}")

@@ -114,16 +114,20 @@ class Engine:
     # --- session events --------------------------------------------------------------------------
 
     def start(
-        self, t: int, run_id: str, resumed: bool, venue: str, symbol: str, interval: str
-    ) -> None:
+        self, t: int, run_id: str, resumed: bool, venue: str, symbol: str, interval: str,
+        model: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        """Open a session. ``model`` (a bars-only replay's) says what the run models and from
+        what data; it is journaled in ``session_start`` when given."""
         self._advance(t)
         self.state.started = True
         self.state.ended = False
         account = self.state.broker.account
+        extra = {} if model is None else {"model": model}
         self._emit(
             "session_start", schema=SCHEMA, run_id=run_id, resumed=resumed, venue=venue,
             symbol=symbol, interval=interval, strategy=self.strategy.describe(), cash=account.cash,
-            equity=self.broker.equity(), position=self.broker.position.qty,
+            equity=self.broker.equity(), position=self.broker.position.qty, **extra,
         )  # fmt: skip
 
     def end(self, t: int, reason: str, feed: dict[str, Any]) -> None:
