@@ -33,7 +33,7 @@ import pytest
 from trio_paper.cli import main
 from trio_paper.config import Config, evolve
 from trio_paper.engine.intents import Enter, Exit, Intent
-from trio_paper.engine.strategies import Strategy, View
+from trio_paper.engine.strategies import Strategy, View, load
 from trio_paper.funding_file import FundingError
 from trio_paper.model import Bar, Side
 from trio_paper.replay import ReplayError, ReplayResult, replay
@@ -45,16 +45,27 @@ MIN = 60_000
 CONFIG = evolve(Config(), broker={"slippage_pct": D(0)})
 
 
+class Crash(BaseException):
+    """Not an ``Exception``: the engine does not contain it, so it stops the replay dead."""
+
+
+CRASH_AT: list[int] = []
+"""Bar numbers at which the next ``Script`` to see them crashes the replay (once each)."""
+
+
 class Script(Strategy[Any, Any]):
     """Long 0.1 at bar 0's close; at bar 4's close, out and short 0.1."""
 
     name = "script"
 
-    def __init__(self) -> None:
+    def __init__(self, params: Any = None) -> None:
         super().__init__(self.Params())
 
     def on_bar(self, bar: Bar, view: View) -> Sequence[Intent]:
         k = (bar.open_time - T0) // MIN
+        if k in CRASH_AT:
+            CRASH_AT.remove(k)
+            raise Crash
         if k == 0:
             return [Enter(Side.BUY, qty=D("0.1"))]
         if k == 4:
@@ -201,3 +212,27 @@ def test_the_command_reports_a_bad_row_in_one_line(
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err == f"trio-paper: {rates}:3: rate is not a number: 'abc'\n"
+
+
+def test_a_killed_funding_replay_resumes_to_the_same_journal(tmp_path: Path) -> None:
+    """Crash the replay on bar 6 (after the 00:06 settlement, with checkpoints every 3 inputs),
+    run it again with the same --run-id: it resumes from its checkpoint, hands out no
+    settlement twice and none less, and writes the uninterrupted journal byte for byte."""
+    candles = write_candles(tmp_path / "candles.csv")
+    rates = write_funding(tmp_path / "rates.csv")
+    home = tmp_path / "home"
+
+    def again(run_id: str) -> ReplayResult:
+        strategy = load(f"{__name__}:Script", {})
+        return replay(
+            candles, CONFIG, strategy, home, run_id=run_id, checkpoint_every=3, funding=rates
+        )
+
+    whole = again("whole")
+    CRASH_AT[:] = [6]
+    with pytest.raises(Crash):
+        again("killed")
+    resumed = again("killed")
+    assert resumed.resumed_at > 0
+    assert resumed.run.events.read_bytes() == whole.run.events.read_bytes()
+    assert len(funding_of(list(read_journal(resumed.run.events)))) == 3

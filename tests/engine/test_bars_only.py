@@ -30,7 +30,7 @@ from enginekit import (
 from trio_paper.config import Config
 from trio_paper.engine.broker import Broker
 from trio_paper.engine.intents import Enter, Exit, Intent
-from trio_paper.model import Side
+from trio_paper.model import Settlement, Side
 
 NO_SLIP = config(broker={"slippage_pct": D(0)})
 
@@ -201,3 +201,29 @@ def test_next_open_leaves_live_fills_alone() -> None:
     b.on_quote(T0 + MIN, quote("99.9", "100.0"))
     b.submit(T0 + MIN, market(Side.BUY, "1", T0 + MIN))
     assert (b.position.qty, b.position.entry) == (D("1"), D("100.0"))
+
+
+# --- funding from a file ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("before_bar", "charged"), [(True, True), (False, False)])
+def test_a_settlement_in_a_gap_is_charged_before_the_next_bars_fills(
+    before_bar: bool, charged: bool
+) -> None:
+    """Long 0.1 at 20002.0 (bar 0's close, slipped) with a stop at 19900. The candles then skip
+    to 00:10, a bar that opens at 20100 and trades down to 19800: the stop fills. A settlement
+    at 00:08 fell in the gap, when the position was held: charged first, at the bar's open
+    (the mark the schedule gives): 0.1 × 20100 × 0.0001 = 0.201 paid. Due at the bar's close
+    instead, it finds the position already stopped and charges nothing."""
+    s = Scripted()
+    e = engine(config(), s)
+    s.on_next_bar = [Enter(Side.BUY, stop=D("19900"), qty=D("0.1"))]
+    e.on_bar(T0 + MIN, bar(T0, "20000", "20000", "20000", "20000", source="csv"), live=True)
+    settlement = Settlement(T0 + 8 * MIN, D("0.0001"), D("20100"), before_bar)
+    gap_bar = bar(T0 + 10 * MIN, "20100", "20100", "19800", "19850", source="csv")
+    e.on_bar(T0 + 11 * MIN, gap_bar, live=True, settlements=[settlement])
+    funding = of_type(e.out, "funding")
+    assert [(f["qty"], f["amount"]) for f in funding] == (
+        [(D("0.1"), D("-0.201"))] if charged else []
+    )
+    assert of_type(e.out, "exit")[0]["reason"] == "stop"
