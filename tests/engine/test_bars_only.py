@@ -227,3 +227,27 @@ def test_a_settlement_in_a_gap_is_charged_before_the_next_bars_fills(
         [(D("0.1"), D("-0.201"))] if charged else []
     )
     assert of_type(e.out, "exit")[0]["reason"] == "stop"
+
+
+def test_with_next_open_exit_then_enter_still_reverses() -> None:
+    """[Exit, Enter(SELL)] on the second bar: both wait for the third bar's open, 20100, where
+    the exit sells 0.1 at 20100 × 0.9999 = 20097.99 → 20097.9 and then the short sells 0.1 at
+    the same price. (The long was bought at the second bar's open, 20052.1.)"""
+    s = Scripted()
+    e = engine(config(broker={"fill_at": "next_open"}), s)
+    asks: list[list[Intent]] = [
+        [Enter(Side.BUY, stop=D("19000"), qty=D("0.1"))],
+        [Exit("cross"), Enter(Side.SELL, stop=D("21000"), qty=D("0.1"))],
+        [],
+    ]
+    for (open_time, o, h, lo, c), intents in zip(BARS, asks, strict=True):
+        s.on_next_bar = intents
+        e.on_bar(open_time + MIN, bar(open_time, o, h, lo, c, source="csv"), live=True)
+    assert of_type(e.out, "reject") == []
+    fills = [(f["side"], f["price"], f["position"]) for f in of_type(e.out, "fill")]
+    assert fills == [
+        ("buy", D("20052.1"), D("0.1")),
+        ("sell", D("20097.9"), D("0")),
+        ("sell", D("20097.9"), D("-0.1")),
+    ]
+    assert e.broker.position.opened == T0 + 2 * MIN

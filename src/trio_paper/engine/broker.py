@@ -150,6 +150,15 @@ class Broker:
             return ref
         return limit
 
+    def closing_at_next_open(self) -> bool:
+        """Whether a market order waiting for the next bar's open will flatten the position
+        (``fill_at_next_open``): an entry sent now fills right after it."""
+        return (
+            self._hold_market
+            and bool(self.state.position.qty)
+            and any(o.reduce_only and o.kind == "market" for o in self.state.orders)
+        )
+
     def new_order_id(self) -> str:
         """``o1``, ``o2``…, skipping any a strategy already used as its own client id."""
         while True:

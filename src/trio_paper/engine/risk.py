@@ -99,7 +99,10 @@ class Risk:
             return "kill switch is on"
         if s.halted_until is not None:
             return f"entries halted ({s.halt_reason}) until the next UTC day"
-        if position.qty:
+        # With fill_at next_open an exit asked for on this bar is still waiting: the entry
+        # queues behind it, so [Exit, Enter] reverses as it does when orders fill at once.
+        closing = broker.closing_at_next_open()
+        if position.qty and not closing:
             held = "long" if position.qty > 0 else "short"
             return f"already {held}: exit first"
         if any(not o.reduce_only for o in broker.state.orders):
@@ -144,7 +147,8 @@ class Risk:
             return (
                 f"size {qty} ({notional:.2f} USDT) is under the minimum notional {cfg.min_notional}"
             )
-        if notional / broker.settings.leverage > broker.available():
+        freed = position.margin if closing else ZERO
+        if notional / broker.settings.leverage > broker.available() + freed:
             return "insufficient margin"
         order_id = intent.client_id or broker.new_order_id()
         s.order_times = [*recent, t]
