@@ -21,11 +21,15 @@ from pathlib import Path
 import orjson
 
 import trio_paper
-from trio_paper.app.replay import replay
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load as load_strategy
 
 from .memory import status_kb
+
+try:
+    from trio_paper.app.replay import replay
+except ImportError:  # a baseline from before the app layer
+    from trio_paper.replay import replay  # type: ignore[no-redef,import-not-found]
 
 
 def main() -> None:

@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  trio-paper replay --file runs/latest/recording.jsonl\n"
         "  trio-paper replay --strategy pullback \\\n"
         "      --file recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz\n"
-        "  trio-paper replay --file candles.csv.gz --speed 60",
+        "  trio-paper replay --file candles.csv.gz --speed 60\n"
+        "  trio-paper replay --file candles.csv.gz --funding funding_rate_8h.csv",
     )  # fmt: skip
     replay.add_argument(
         "--file",
@@ -164,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--checkpoint-every", type=int, metavar="N",
         help="checkpoint every N inputs, so a killed replay resumes (with --run-id)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--funding", type=Path, metavar="FILE",
+        help="candle files: funding history (open_time_ms + rate in open, or funding_time_ms,rate)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--mark", type=Path, metavar="FILE",
+        help="with --funding: mark prices at the settlements (default: the candles' close)",
     )  # fmt: skip
     _strategy_option(replay)
     replay.set_defaults(handler=_command("replay", "replay_command"))

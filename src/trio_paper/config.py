@@ -86,6 +86,7 @@ class BrokerConfig:
     participation_pct: Decimal = attrs.field(default=D("10"), validator=[gt(D(0)), le(D(100))])
     limit_ttl_s: float = attrs.field(default=300.0, validator=gt(0))
     maintenance_margin_pct: Decimal = attrs.field(default=D("0.5"), validator=[ge(D(0)), le(D(50))])
+    fill_at: str = attrs.field(default="close", validator=in_(["close", "next_open"]))
 
 
 @attrs.frozen

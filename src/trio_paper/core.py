@@ -52,6 +52,7 @@ def engine_settings(config: Config) -> EngineSettings:
         slippage=b.slippage_pct / HUNDRED, max_quote_age_ms=int(b.max_quote_age_s * 1000),
         participation=b.participation_pct / HUNDRED, order_ttl_ms=int(b.limit_ttl_s * 1000),
         maintenance_margin=b.maintenance_margin_pct / HUNDRED,
+        fill_at_next_open=b.fill_at == "next_open",
     )  # fmt: skip
     risk = RiskSettings(
         risk_pct=r.risk_per_trade_pct, max_risk_pct=r.max_risk_per_trade_pct,
@@ -136,6 +137,8 @@ class Core:
         self.decoder = state.decoder
         self.engine = Engine(self.settings, strategy, state.engine)
         self.notices = self.engine.notices
+        self.model: dict[str, str] | None = None
+        """What a bars-only replay models, for its ``session_start`` record."""
 
     def snapshot(self) -> dict[str, Any]:
         """The state as plain data, ready for a checkpoint or a ``start`` item's ``resume``."""
@@ -160,7 +163,7 @@ class Core:
         if isinstance(item, Frame):
             self._frame(item)
         elif isinstance(item, ClosedBar):
-            self.engine.on_bar(t, item.bar, live=True)
+            self.engine.on_bar(t, item.bar, live=True, settlements=item.settlements)
         elif isinstance(item, Tick):
             for bar in self.decoder.on_clock(t):
                 self.engine.on_bar(t, bar, live=True)
@@ -224,7 +227,7 @@ class Core:
         self.state.run_id = item.run_id
         v = self.config.venue
         self.engine.start(
-            item.t, item.run_id, item.resume is not None, v.name, v.symbol, v.interval
+            item.t, item.run_id, item.resume is not None, v.name, v.symbol, v.interval, self.model
         )
 
     def _resume(self, data: dict[str, Any]) -> None:

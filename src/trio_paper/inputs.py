@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .codec import MalformedMessage, converter, dumps, structure
-from .model import Bar, Parsed
+from .model import Bar, Parsed, Settlement
 
 
 @attrs.frozen
@@ -34,13 +34,15 @@ class Frame:
 
 @attrs.frozen
 class ClosedBar:
-    """A bar read from a candle file, at its close time: the input of a bars-only backtest.
+    """A bar read from a candle file, at its close time: the input of a bars-only backtest,
+    with the funding settlements due by then (``replay --funding``).
 
     Never recorded (the candle file is the recording)."""
 
     seq: int
     t: int
     bar: Bar
+    settlements: tuple[Settlement, ...] = ()
 
 
 @attrs.frozen

@@ -114,6 +114,21 @@ class MarkPrice:
 
 
 @attrs.frozen
+class Settlement:
+    """A funding settlement from a file, for a bars-only replay (which has no mark events).
+
+    ``rate`` is a fraction, ``mark`` the price it is charged at: the file's mark, or the close of
+    the bar ending at ``time`` (its open when ``before_bar``: the settlement fell in a gap of the
+    candles, before the bar it is charged with).
+    """
+
+    time: int
+    rate: Decimal
+    mark: Decimal
+    before_bar: bool = False
+
+
+@attrs.frozen
 class Ticker:
     """24-hour rolling statistics; ``change`` is a percentage as the venue sends it."""
 

@@ -209,6 +209,6 @@ def test_summary_keys_are_in_a_fixed_order(tmp_path: Path) -> None:
     assert list(s) == [
         "summary_schema", "journal_schema", "complete", "exit_reason", "journal_error",
         "malformed_records", "venue", "symbol", "interval", "strategy", "resumed",
-        "first_event", "last_event", "duration_seconds", "records", "pnl", "trades",
+        "model", "first_event", "last_event", "duration_seconds", "records", "pnl", "trades",
         "equity_curve", "feed", "rejects", "risk", "strategy_errors",
     ]  # fmt: skip

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
+from ..config import Config
 from ..core import Core
+from ..engine.strategies import Strategy
 from ..inputs import Input
 from ..logs import log_notices
 from ..store.checkpoint import Checkpoint, CheckpointStore, checkpoint_of
@@ -40,11 +43,17 @@ class Restored:
         return self.checkpoint.input_seq if self.checkpoint else 0
 
 
-def restore(run: Run, store: CheckpointStore) -> Restored:
-    """Rebuild the core of ``run`` from ``store`` with the config and strategy it started with."""
+def restore(
+    run: Run,
+    store: CheckpointStore,
+    started: tuple[Config, Strategy[Any, Any]] | None = None,
+) -> Restored:
+    """Rebuild the core of ``run`` from ``store`` with the config and strategy it started with:
+    ``started`` when the caller holds them (a run it has just created), else the manifest's."""
     checkpoint = store.load()
     state = Core.restore_state(checkpoint.core) if checkpoint else None
-    core = Core(run.manifest.run_config(), run.manifest.run_strategy(), state)
+    config, strategy = started or (run.manifest.run_config(), run.manifest.run_strategy())
+    core = Core(config, strategy, state)
     return Restored(run, core, checkpoint)
 
 

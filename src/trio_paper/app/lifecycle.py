@@ -43,6 +43,8 @@ class Manifest:
     minutes: float | None = None
     input: str | None = None
     input_kind: str | None = None
+    funding: str | None = None
+    mark: str | None = None
     resumes: int | None = None
     ended: str | None = None
     exit_reason: str | None = None

@@ -25,6 +25,7 @@ from ..config import Config
 from ..core import Core
 from ..engine.strategies import Strategy
 from ..errors import UsageError
+from ..fidelity import bars_only_model
 from ..inputs import ClosedBar, Input, SessionStart
 from ..store.checkpoint import CheckpointStore
 from ..store.files import private_dir
@@ -33,6 +34,7 @@ from ..store.recording import RecordingReader
 from ..store.rundir import RunDir
 from ..times import INTERVAL_MS
 from ..venues.candles import read_candles
+from ..venues.funding import FundingSchedule, read_funding
 from .catchup import catch_up, close, restore
 from .lifecycle import Run
 from .progress import progress_bar
@@ -73,18 +75,31 @@ def replay(
     progress: Progress | None = None,
     run_id: str | None = None,
     checkpoint_every: int | None = None,
+    funding: Path | None = None,
+    mark: Path | None = None,
 ) -> ReplayResult:
     """Replay ``path`` into a run under ``home``; ``speed`` None means as fast as possible.
 
-    An existing, unfinished ``run_id`` is resumed with the config it started with.
+    An existing, unfinished ``run_id`` is resumed with the config it started with. ``funding``
+    (and ``mark``) are a candle replay's funding history: see ``venues.funding``.
     """
-    run = _open_run(home, run_id, path, config, strategy)
+    if (funding is not None or mark is not None) and is_recording(path):
+        raise ReplayError(f"{path} is a recording: --funding and --mark are for candle files")
+    if mark is not None and funding is None:
+        raise ReplayError("--mark needs --funding")
+    extra = {"funding": None if funding is None else str(funding)}
+    extra["mark"] = None if mark is None else str(mark)
+    run = _open_run(home, run_id, path, config, strategy, extra)
     store = CheckpointStore(private_dir(run.dir.path / "state"))
-    restored = restore(run, store)
+    restored = restore(run, store, None if run.manifest.resumes else (config, strategy))
+    interval_ms = INTERVAL_MS[restored.core.config.venue.interval]
+    schedule = None if funding is None else read_funding(funding, interval_ms, mark)
     clock = time.perf_counter()
     reader = RecordingReader(path) if run.manifest.input_kind == "recording" else None
     try:
-        inputs: Iterable[Input] = reader if reader else _candle_inputs(restored.core, path)
+        inputs: Iterable[Input] = (
+            reader if reader else _candle_inputs(restored.core, path, schedule)
+        )
         if speed is not None or progress is not None:
             after = restored.after  # pace only what runs: a resumed replay does not wait again
             inputs = _paced((i for i in inputs if i.seq > after), speed, progress, reader)
@@ -103,7 +118,12 @@ def replay(
 
 
 def _open_run(
-    home: Path, run_id: str | None, path: Path, config: Config, strategy: Strategy[Any, Any]
+    home: Path,
+    run_id: str | None,
+    path: Path,
+    config: Config,
+    strategy: Strategy[Any, Any],
+    extra: dict[str, str | None],
 ) -> Run:
     """A new run, or the unfinished one named ``run_id`` (then ``resumes`` counts up)."""
     run = Run.find(home, run_id) if run_id is not None else None
@@ -113,24 +133,33 @@ def _open_run(
             raise ReplayError(f"run {run_id} is complete; choose another --run-id")
         if manifest.input != str(path):
             raise ReplayError(f"run {run_id} replays {manifest.input}, not {path}")
+        for key, value in extra.items():
+            if getattr(manifest, key) != value:
+                raise ReplayError(f"run {run_id} has --{key} {getattr(manifest, key)}, not {value}")
         manifest.resumes = (manifest.resumes or 0) + 1
         run.save()
         return run
     kind = "recording" if is_recording(path) else "candles"
     return Run.create(
-        home, "replay", config, strategy, run_id=run_id, input=str(path), input_kind=kind
+        home, "replay", config, strategy, run_id=run_id, input=str(path), input_kind=kind, **extra
     )
 
 
-def _candle_inputs(core: Core, path: Path) -> Iterator[Input]:
-    """A candle file as inputs: a session start, then each bar at its close time."""
+def _candle_inputs(
+    core: Core, path: Path, funding: FundingSchedule | None = None
+) -> Iterator[Input]:
+    """A candle file as inputs: a session start, then each bar at its close time with the
+    funding settlements due by then."""
     interval_ms = INTERVAL_MS[core.config.venue.interval]
+    described = funding.describe() if funding is not None else None
+    core.model = bars_only_model(core.config, path.name, described)
     first = True
     for seq, bar in enumerate(read_candles(path, core.config.venue.symbol, interval_ms), start=2):
         if first:
             yield SessionStart(1, bar.open_time, f"candles:{path.name}")
             first = False
-        yield ClosedBar(seq, bar.close_time, bar)
+        due = tuple(funding.take(bar)) if funding is not None else ()  # every bar, resumed or not
+        yield ClosedBar(seq, bar.close_time, bar, due)
 
 
 def _paced(
@@ -162,10 +191,13 @@ def replay_command(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no such file")
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise UsageError("--checkpoint-every must be at least 1")
+    for extra in (args.funding, args.mark):
+        if extra is not None and not extra.exists():
+            raise UsageError(f"{extra}: no such file")
     with progress_bar(f"replaying {args.file.name}") as progress:
         result = replay(
             args.file, config, strategy, home_of(args), args.speed, progress, args.run_id,
-            args.checkpoint_every,
+            args.checkpoint_every, args.funding, args.mark,
         )  # fmt: skip
     if result.truncated:
         print(f"note: {result.truncated}", file=sys.stderr)

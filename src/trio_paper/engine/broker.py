@@ -18,6 +18,14 @@ Rules (each has a test with numbers checked by hand):
   settlement: a long pays ``qty × mark × rate``, a short receives it (and the reverse when the
   rate is negative). Isolated margin ``notional ÷ leverage``; at the liquidation price the
   position is closed and its maintenance margin forfeited.
+- Liquidation is checked against the mark while it is fresh (``max_quote_age_ms``, and not from
+  before a disconnect), else against the last fresh price; never against stale data.
+- Bars-only (candle-file bars, ``source == "csv"``): no mark exists, so liquidation is checked
+  against the bar's range — a long when the low reaches the liquidation price, a short when the
+  high does. A bar opening beyond it liquidates at it; otherwise a stop strictly before it fills
+  first (the price passes it on the way) and a stop at or beyond it never fills. Liquidation
+  comes before the target, as the stop does. With ``fill_at_next_open`` market orders sent on a
+  bar wait for the next bar and fill at its open (± slippage), not at the signal bar's close.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ class BrokerSettings:
     participation: Decimal
     order_ttl_ms: int
     maintenance_margin: Decimal
+    fill_at_next_open: bool = False  # bars-only replays only; live fills are unaffected
 
 
 @attrs.frozen
@@ -64,6 +73,7 @@ class _Price:
     buy_hi: Decimal
     since: int  # only orders and positions from no later than this may fill on it
     open: Decimal | None = None  # bars only: where a gap fills
+    wick: bool = False  # a candle-file bar: liquidation is checked on its range
 
     @classmethod
     def point(cls, bid: Decimal, ask: Decimal, t: int) -> _Price:
@@ -88,6 +98,9 @@ class Broker:
         self._liquidation: tuple[Decimal, bool, Decimal] | None = None
         """The last ``liquidation_price`` with the entry and side it is for: it is checked on
         every price while a position is open, and changes only with them."""
+        self._hold_market = False
+        """Set once a candle-file bar is seen with ``fill_at_next_open``: market orders then
+        wait for the next bar's open."""
 
     # --- what the rest of the engine may ask ---------------------------------------------
 
@@ -146,6 +159,15 @@ class Broker:
             return ref
         return limit
 
+    def closing_at_next_open(self) -> bool:
+        """Whether a market order waiting for the next bar's open will flatten the position
+        (``fill_at_next_open``): an entry sent now fills right after it."""
+        return (
+            self._hold_market
+            and bool(self.state.position.qty)
+            and any(o.reduce_only and o.kind == "market" for o in self.state.orders)
+        )
+
     def new_order_id(self) -> str:
         """``o1``, ``o2``…, skipping any a strategy already used as its own client id."""
         while True:
@@ -179,18 +201,24 @@ class Broker:
     def on_bar(self, t: int, bar: Bar) -> None:
         """A closed bar from the live feed or a candle file (never a backfilled one)."""
         m = self.state.market
-        if bar.source == "csv":
+        csv = bar.source == "csv"
+        if csv:
             # A candle's close is a price of its own; a live bar's close was already seen, with
             # its receive time, as a kline push. Stamping it with ``t`` would make a bar the timer
             # closes after the pushes stopped look fresh, and fill market orders on an old price.
             self.on_volume(bar.volume)
+            if self.settings.fill_at_next_open:
+                self._hold_market = True
+                self._fill_at_open(t, bar)
             m.last, m.last_t = bar.close, t
         if self._watching():
-            self._observe(t, _Price(bar.low, bar.high, bar.low, bar.high, bar.open_time, bar.open))
+            self._observe(
+                t, _Price(bar.low, bar.high, bar.low, bar.high, bar.open_time, bar.open, csv)
+            )
 
     def on_mark(self, t: int, event: MarkPrice) -> None:
         m = self.state.market
-        m.mark = event.mark
+        m.mark, m.mark_t = event.mark, t
         settled = event.funding_time
         if m.funding_time is not None and settled > m.funding_time:
             self._charge_funding(event)
@@ -248,7 +276,7 @@ class Broker:
 
     def _observe(self, t: int, price: _Price) -> None:
         self._expire(t)  # an expired order must not fill, tick or no tick (a bars-only replay)
-        if self.state.position.qty:
+        if self.state.position.qty and not (price.wick and self._liquidated_on_range(t, price)):
             self._protect(t, price)
         self._check_liquidation(t, None)
         for order in list(self.state.orders):
@@ -261,7 +289,18 @@ class Broker:
             if order.expires is not None and t >= order.expires:
                 self._cancel(order, "expired")
 
-    def _work_market_orders(self, t: int) -> None:
+    def _fill_at_open(self, t: int, bar: Bar) -> None:
+        """Fill the market orders sent on earlier bars at this bar's open (± slippage), as of
+        its open time: the whole bar is then after the fill, so its range can stop the trade."""
+        m = self.state.market
+        m.last, m.last_t = bar.open, t
+        self._hold_market = False
+        self._work_market_orders(t, bar.open_time)
+        self._hold_market = True
+
+    def _work_market_orders(self, t: int, fill_t: int | None = None) -> None:
+        if self._hold_market:
+            return
         m = self.state.market
         if m.stale_since is not None and self.reference(Side.BUY, t) is not None:
             # The span ends when prices are fresh again, even if the order that waited is gone.
@@ -285,7 +324,8 @@ class Broker:
             qty = order.remaining
             if order.reduce_only:
                 qty = min(qty, abs(self.state.position.qty))
-            self._fill(t, order, qty, self._slipped(order.side, ref), "taker")
+            at = t if fill_t is None else fill_t
+            self._fill(at, order, qty, self._slipped(order.side, ref), "taker")
 
     def _fill_marketable_limit(self, t: int, order: Order) -> None:
         assert order.price is not None
@@ -374,38 +414,72 @@ class Broker:
         p = self.state.position
         if not p.qty:
             return
-        price = mark if mark is not None else self.state.market.mark or self.last_price()
+        price = mark if mark is not None else self._liquidation_reference(t)
         liq = self.liquidation_price()
         if price is None or liq is None:
             return
         if (p.qty > 0 and price <= liq) or (p.qty < 0 and price >= liq):
-            side = Side.SELL if p.qty > 0 else Side.BUY
-            # Charged before the exit, so the trade's exit record (fees, net) and the day's
-            # realized loss include it.
-            penalty = abs(p.qty) * liq * self.settings.maintenance_margin
-            account = self.state.account
-            account.cash -= penalty
-            account.fees += penalty
-            p.fees += penalty
-            self.emit(RecordType.FEE, reason="liquidation", amount=penalty)
-            self._exit(t, side, liq, "taker", "liquidation")
+            self._liquidate(t, liq)
+
+    def _liquidation_reference(self, t: int) -> Decimal | None:
+        """The mark while it is fresh, else the last fresh price; None when both are stale."""
+        m = self.state.market
+        oldest = t - self.settings.max_quote_age_ms
+        valid_after = m.valid_after if m.valid_after is not None else -1
+        if m.mark is not None and m.mark_t >= oldest and m.mark_t > valid_after:
+            return m.mark
+        seen = m.quote_t if m.quote is not None and m.quote_t >= m.last_t else m.last_t
+        return self.last_price() if oldest <= seen and seen > valid_after else None
+
+    def _liquidated_on_range(self, t: int, price: _Price) -> bool:
+        """Bars-only: liquidate if the bar's range reached the liquidation price before any stop
+        could save the position (see the module's rules). True if it did."""
+        p = self.state.position
+        liq = self.liquidation_price()
+        if liq is None or p.opened > price.since or price.open is None:
+            return False
+        long = p.qty > 0
+        if not (price.sell_lo <= liq if long else price.buy_hi >= liq):
+            return False
+        gapped = price.open <= liq if long else price.open >= liq
+        stop_first = p.stop is not None and (p.stop > liq if long else p.stop < liq)
+        if stop_first and not gapped:
+            return False  # the price passes the stop on its way to the liquidation price
+        self._liquidate(t, liq)
+        return True
+
+    def _liquidate(self, t: int, liq: Decimal) -> None:
+        p = self.state.position
+        side = Side.SELL if p.qty > 0 else Side.BUY
+        # Charged before the exit, so the trade's exit record (fees, net) and the day's
+        # realized loss include it.
+        penalty = abs(p.qty) * liq * self.settings.maintenance_margin
+        account = self.state.account
+        account.cash -= penalty
+        account.fees += penalty
+        p.fees += penalty
+        self.emit(RecordType.FEE, reason="liquidation", amount=penalty)
+        self._exit(t, side, liq, "taker", "liquidation")
+
+    def settle_funding(self, rate: Decimal, mark: Decimal, settled: int) -> None:
+        """One funding settlement without a mark-price event (a candle replay's funding file):
+        charged on the position held at ``settled``, at ``mark``."""
+        self._charge(rate, mark, settled)
 
     def _charge_funding(self, event: MarkPrice) -> None:
+        self._charge(event.funding_rate, event.mark, event.funding_time)
+
+    def _charge(self, rate: Decimal, mark: Decimal, settled: int) -> None:
         p = self.state.position
-        if not p.qty or p.opened > event.funding_time:
+        if not p.qty or p.opened > settled:
             return
-        amount = p.qty * event.mark * event.funding_rate  # > 0: we pay
+        amount = p.qty * mark * rate  # > 0: we pay
         account = self.state.account
         account.cash -= amount
         account.funding += amount
         p.funding += amount
         self.emit(
-            RecordType.FUNDING,
-            rate=event.funding_rate,
-            mark=event.mark,
-            qty=p.qty,
-            amount=-amount,
-            settled=event.funding_time,
+            RecordType.FUNDING, rate=rate, mark=mark, qty=p.qty, amount=-amount, settled=settled
         )
 
     def _fill(

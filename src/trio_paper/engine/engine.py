@@ -14,7 +14,17 @@ from typing import Any
 
 import attrs
 
-from ..model import Bar, BarGap, BarUpdate, MarketEvent, MarkPrice, Quote, Ticker, Trade
+from ..model import (
+    Bar,
+    BarGap,
+    BarUpdate,
+    MarketEvent,
+    MarkPrice,
+    Quote,
+    Settlement,
+    Ticker,
+    Trade,
+)
 from .broker import Broker, BrokerSettings
 from .intents import CancelEntries, Enter, Exit
 from .records import Record, RecordType
@@ -96,16 +106,20 @@ class Engine:
     # --- session events --------------------------------------------------------------------------
 
     def start(
-        self, t: int, run_id: str, resumed: bool, venue: str, symbol: str, interval: str
-    ) -> None:
+        self, t: int, run_id: str, resumed: bool, venue: str, symbol: str, interval: str,
+        model: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        """Open a session. ``model`` (a bars-only replay's) says what the run models and from
+        what data; it is journaled in ``session_start`` when given."""
         self._advance(t)
         self.state.started = True
         self.state.ended = False
         account = self.state.broker.account
+        extra = {} if model is None else {"model": model}
         self._emit(
             RecordType.SESSION_START, schema=SCHEMA, run_id=run_id, resumed=resumed, venue=venue,
             symbol=symbol, interval=interval, strategy=self.strategy.describe(), cash=account.cash,
-            equity=self.broker.equity(), position=self.broker.position.qty,
+            equity=self.broker.equity(), position=self.broker.position.qty, **extra,
         )  # fmt: skip
 
     def end(self, t: int, reason: str, feed: dict[str, Any]) -> None:
@@ -176,11 +190,21 @@ class Engine:
             pass
         self.risk.check_limits(t)
 
-    def on_bar(self, t: int, bar: Bar, live: bool) -> None:
-        """A closed bar: fills first, then the strategy. History (``live=False``) never fills."""
+    def on_bar(self, t: int, bar: Bar, live: bool, settlements: Sequence[Settlement] = ()) -> None:
+        """A closed bar: fills first, then the strategy. History (``live=False``) never fills.
+
+        ``settlements`` (a bars-only replay's funding file) are charged on the position held at
+        each: one that fell in a gap before the bar ahead of its fills, the rest after them.
+        """
         self._advance(t)
+        for s in settlements:
+            if s.before_bar:
+                self.broker.settle_funding(s.rate, s.mark, s.time)
         if live:
             self.broker.on_bar(t, bar)
+        for s in settlements:
+            if not s.before_bar:
+                self.broker.settle_funding(s.rate, s.mark, s.time)
         self.risk.check_limits(t)
         equity = self.broker.equity()  # the record's and the view's: nothing in between moves it
         self._emit(

@@ -15,7 +15,9 @@ class Enter:
 
     ``stop`` sizes the trade (without one, risk's ``default_stop_pct`` applies); ``target`` takes
     profit; ``trail_pct`` trails the stop behind the best price. ``risk_pct`` overrides the
-    configured risk for this trade, up to the cap. ``client_id`` makes the intent idempotent.
+    configured risk for this trade, up to the cap. ``qty`` asks for a fixed size instead (base
+    units, rounded down to the lot step, still refused over the notional, leverage and margin
+    limits); it excludes ``risk_pct``. ``client_id`` makes the intent idempotent.
     """
 
     side: Side
@@ -27,10 +29,16 @@ class Enter:
     risk_pct: Decimal | None = None
     client_id: str | None = None
     tag: str = ""
+    qty: Decimal | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.kind == "limit") != (self.price is not None):
             raise ValueError("a limit entry needs a price, and only a limit entry has one")
+        if self.qty is not None:
+            if self.risk_pct is not None:
+                raise ValueError("an entry has a qty or a risk_pct, not both")
+            if not (self.qty.is_finite() and self.qty > 0):
+                raise ValueError(f"qty must be a positive number, not {self.qty}")
 
 
 @attrs.frozen

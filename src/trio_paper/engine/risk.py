@@ -100,7 +100,10 @@ class Risk:
             return "kill switch is on"
         if s.halted_until is not None:
             return f"entries halted ({s.halt_reason}) until the next UTC day"
-        if position.qty:
+        # With fill_at next_open an exit asked for on this bar is still waiting: the entry
+        # queues behind it, so [Exit, Enter] reverses as it does when orders fill at once.
+        closing = broker.closing_at_next_open()
+        if position.qty and not closing:
             held = "long" if position.qty > 0 else "short"
             return f"already {held}: exit first"
         if any(not o.reduce_only for o in broker.state.orders):
@@ -131,15 +134,22 @@ class Risk:
         if intent.target is not None and (intent.target - entry) * intent.side.sign <= 0:
             return f"target {intent.target} is on the wrong side of entry {entry}"
         equity = broker.equity()
-        qty = equity * risk_pct / HUNDRED / distance
-        qty = min(qty, equity * cfg.max_leverage / entry, cfg.max_notional / entry)
-        qty = on_step(qty, cfg.lot_step, ROUND_FLOOR)
+        if intent.qty is not None:
+            qty = on_step(intent.qty, cfg.lot_step, ROUND_FLOOR)
+            refused = self._over_limits(qty, entry, equity)
+            if refused is not None:
+                return refused
+        else:
+            qty = equity * risk_pct / HUNDRED / distance
+            qty = min(qty, equity * cfg.max_leverage / entry, cfg.max_notional / entry)
+            qty = on_step(qty, cfg.lot_step, ROUND_FLOOR)
         notional = qty * entry
         if qty <= 0 or notional < cfg.min_notional:
             return (
                 f"size {qty} ({notional:.2f} USDT) is under the minimum notional {cfg.min_notional}"
             )
-        if notional / broker.settings.leverage > broker.available():
+        freed = position.margin if closing else ZERO
+        if notional / broker.settings.leverage > broker.available() + freed:
             return "insufficient margin"
         order_id = intent.client_id or broker.new_order_id()
         s.order_times = [*recent, t]
@@ -156,6 +166,20 @@ class Risk:
             target=intent.target,
             trail_pct=intent.trail_pct,
         )
+
+    def _over_limits(self, qty: Decimal, entry: Decimal, equity: Decimal) -> str | None:
+        """Why a fixed-size entry is refused by the caps a sized one is held to, if it is: a
+        fixed size is never shrunk to fit them."""
+        cfg = self.settings
+        notional = qty * entry
+        if notional > cfg.max_notional:
+            return f"size {qty} ({notional:.2f} USDT) is over the max notional {cfg.max_notional}"
+        if notional > equity * cfg.max_leverage:
+            return (
+                f"size {qty} ({notional:.2f} USDT) is over the max leverage {cfg.max_leverage}× "
+                f"of equity {equity:.2f}"
+            )
+        return None
 
     def note_exit(self, t: int) -> None:
         """Count an exit against the per-minute gate; exits themselves are never refused."""

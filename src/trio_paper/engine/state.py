@@ -85,6 +85,7 @@ class Market:
     last: Decimal | None = None
     last_t: int = 0
     mark: Decimal | None = None
+    mark_t: int = 0
     funding_time: int | None = None
     bar_open: int | None = None
     bar_volume: Decimal = ZERO

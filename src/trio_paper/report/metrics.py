@@ -11,6 +11,7 @@ from collections import Counter
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
+from ..fidelity import LIVE_MODEL
 from ..times import INTERVAL_MS, MINUTE_MS, ms_to_iso
 
 SUMMARY_SCHEMA = 1
@@ -258,6 +259,7 @@ class Metrics:
             "interval": start.get("interval") if start else None,
             "strategy": start.get("strategy") if start else None,
             "resumed": start.get("resumed") if start else None,
+            "model": start.get("model", LIVE_MODEL) if start else None,
             "first_event": ms_to_iso(first) if last is not None else None,
             "last_event": ms_to_iso(last) if last is not None else None,
             "duration_seconds": _seconds(last - first) if last is not None else None,

@@ -106,6 +106,11 @@ def _header(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any]) -
         f" · {duration(_seconds_ms(summary.get('duration_seconds')))}"
     )
     ended = summary.get("exit_reason")
+    model = summary.get("model") or {}
+    modelled = "".join(
+        f"<li>{esc(str(key).replace('_', ' '))}: {esc(str(value))}</li>"
+        for key, value in model.items()
+    )
     return (
         '<header class="top"><div class="wrap">'
         f'<div class="brand">trio-paper {status}</div>'
@@ -114,7 +119,9 @@ def _header(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any]) -
         f'<p class="facts">{" · ".join(esc(f) for f in facts)}</p>'
         f'<p class="period">{esc(period)}'
         + (f" · ended: {esc(ended)}" if ended else "")
-        + "</p></div></header>"
+        + "</p>"
+        + (f'<ul class="model">{modelled}</ul>' if modelled else "")
+        + "</div></header>"
     )
 
 
