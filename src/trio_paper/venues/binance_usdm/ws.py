@@ -2,7 +2,7 @@
 
 Follows ``shared/data/binance_usdm/PROTOCOL.md``. Streams are named in the URL, so nothing is
 sent after the handshake; pushes come in combined-stream envelopes ``{"stream", "data"}`` (bare
-payloads, as in Binance's docs, are read too). Prices and sizes are strings, times integer ms.
+payloads, as in Binance's docs, are read too), each read through its class in ``schema``.
 
 What each payload becomes (``ts`` is always the event time ``E``):
 
@@ -21,13 +21,11 @@ unknown stream or event, or a stream that disagrees with its payload is a ``Malf
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from ...codec import MalformedMessage, PriceLevels, dumps, loads_object, structure, unknown_keys
+from ...codec import MalformedMessage, dumps, loads_object, structure, unknown_keys
 from ...model import (
     BarUpdate,
     ControlMessage,
@@ -41,6 +39,21 @@ from ...model import (
     Trade,
 )
 from ..venue import Received, market_or_pong
+from .schema import (
+    EVENTS,
+    NESTED,
+    STREAM,
+    STREAM_EVENTS,
+    AggTradeEvent,
+    Answer,
+    BookTickerEvent,
+    Envelope,
+    ErrorAnswer,
+    KlineEvent,
+    MarkPriceEvent,
+    TickerEvent,
+    TradeEvent,
+)
 
 NAME = "binance_usdm"
 WS_URL = "wss://fstream.binance.com"
@@ -115,225 +128,6 @@ def subscribe_frame(streams: list[str], request_id: int) -> str:
     return dumps({"method": "SUBSCRIBE", "params": streams, "id": request_id}).decode()
 
 
-# --- frames we receive: schemas ----------------------------------------------------------------
-
-_POSITIVE = attrs.validators.gt(Decimal(0))
-"""For prices: a zero or negative price is a bad frame, not a price to fill orders at."""
-_SIDES = attrs.validators.in_(("BUY", "SELL"))
-
-
-@attrs.frozen
-class _Envelope:
-    stream: str
-    data: dict[str, Any]
-
-
-@attrs.frozen
-class _Answer:
-    result: list[str] | None
-    id: int
-
-
-@attrs.frozen
-class _ErrorDetail:
-    code: int
-    msg: str
-
-
-@attrs.frozen
-class _ErrorAnswer:
-    error: _ErrorDetail
-    id: int | None
-
-
-@attrs.frozen
-class _Kline:
-    t: int
-    T: int
-    s: str
-    i: str
-    f: int
-    L: int
-    o: Decimal = attrs.field(validator=_POSITIVE)
-    c: Decimal = attrs.field(validator=_POSITIVE)
-    h: Decimal = attrs.field(validator=_POSITIVE)
-    l: Decimal = attrs.field(validator=_POSITIVE)  # noqa: E741 - the exchange's name
-    v: Decimal
-    n: int
-    x: bool
-    q: Decimal
-    V: Decimal
-    Q: Decimal
-    B: str
-
-
-@attrs.frozen
-class _KlineEvent:
-    e: str
-    E: int
-    s: str
-    k: _Kline
-
-
-@attrs.frozen
-class _MarkPriceEvent:
-    e: str
-    E: int
-    s: str
-    p: Decimal = attrs.field(validator=_POSITIVE)
-    r: Decimal
-    T: int
-    i: Decimal | None = attrs.field(default=None, validator=attrs.validators.optional(_POSITIVE))
-    P: Decimal | None = None
-
-
-@attrs.frozen
-class _BookTickerEvent:
-    e: str
-    u: int
-    E: int
-    T: int
-    s: str
-    b: Decimal
-    B: Decimal
-    a: Decimal
-    A: Decimal
-
-
-@attrs.frozen
-class _AggTradeEvent:
-    e: str
-    E: int
-    s: str
-    p: Decimal = attrs.field(validator=_POSITIVE)
-    q: Decimal
-    f: int
-    l: int  # noqa: E741
-    T: int
-    m: bool
-    a: int | None = None  # the aggregate trade id; 2019 frames have none
-
-
-@attrs.frozen
-class _TradeEvent:
-    e: str
-    E: int
-    T: int
-    s: str
-    t: int
-    p: Decimal = attrs.field(validator=_POSITIVE)
-    q: Decimal
-    m: bool
-    X: str = "MARKET"
-
-
-@attrs.frozen
-class _DepthEvent:
-    e: str
-    E: int
-    T: int
-    s: str
-    U: int
-    u: int
-    pu: int
-    b: PriceLevels
-    a: PriceLevels
-
-
-@attrs.frozen
-class _TickerEvent:
-    e: str
-    E: int
-    s: str
-    p: Decimal
-    P: Decimal
-    w: Decimal
-    c: Decimal = attrs.field(validator=_POSITIVE)
-    Q: Decimal
-    o: Decimal = attrs.field(validator=_POSITIVE)
-    h: Decimal = attrs.field(validator=_POSITIVE)
-    l: Decimal = attrs.field(validator=_POSITIVE)  # noqa: E741
-    v: Decimal
-    q: Decimal
-    O: int  # noqa: E741
-    C: int
-    F: int
-    L: int
-    n: int
-
-
-@attrs.frozen
-class _ForceOrder:
-    s: str
-    S: str = attrs.field(validator=_SIDES)
-    o: str
-    f: str
-    q: Decimal
-    p: Decimal
-    ap: Decimal
-    X: str
-    l: Decimal  # noqa: E741
-    z: Decimal
-    T: int
-
-
-@attrs.frozen
-class _ForceOrderEvent:
-    e: str
-    E: int
-    o: _ForceOrder
-
-
-@attrs.frozen
-class _TradeLiteEvent:
-    e: str
-    E: int
-    T: int
-    s: str
-    q: Decimal
-    p: Decimal
-    m: bool
-    c: str
-    S: str = attrs.field(validator=_SIDES)
-    L: Decimal
-    l: Decimal  # noqa: E741
-    t: int
-    i: int
-
-
-_NESTED: dict[type, dict[str, type]] = {
-    _KlineEvent: {"k": _Kline},
-    _ForceOrderEvent: {"o": _ForceOrder},
-}
-"""Payload objects nested one level down, whose unknown keys are tolerated too."""
-
-_EVENTS: dict[str, type] = {
-    "kline": _KlineEvent,
-    "markPriceUpdate": _MarkPriceEvent,
-    "bookTicker": _BookTickerEvent,
-    "aggTrade": _AggTradeEvent,
-    "trade": _TradeEvent,
-    "depthUpdate": _DepthEvent,
-    "24hrTicker": _TickerEvent,
-    "forceOrder": _ForceOrderEvent,
-    "TRADE_LITE": _TradeLiteEvent,
-}
-
-_STREAM = re.compile(
-    r"(?P<symbol>[a-z0-9_]+)@(?:(?P<aggTrade>aggTrade)|(?P<trade>trade)"
-    r"|(?P<mark>markPrice(?:@1s)?)|(?P<book>bookTicker)|(?P<ticker>ticker)"
-    r"|(?P<force>forceOrder)|(?P<depth>depth(?:5|10|20)?(?:@(?:0|100|250|500)ms)?)"
-    r"|(?P<kline>kline_(?P<interval>[0-9]+[mhdw])))"
-)
-"""Market stream names: ``<lower-case symbol>@<kind>``."""
-
-_STREAM_EVENTS = {
-    "aggTrade": "aggTrade", "trade": "trade", "mark": "markPriceUpdate", "book": "bookTicker",
-    "ticker": "24hrTicker", "force": "forceOrder", "depth": "depthUpdate", "kline": "kline",
-}  # fmt: skip
-"""Which ``_STREAM`` group matched → the event (``e``) its payloads must carry."""
-
-
 # --- frames we receive: parsing --------------------------------------------------------------
 
 
@@ -341,7 +135,7 @@ def parse_frame(raw: str | bytes) -> Parsed:
     """One inbound text frame → what it means. Anything off-schema is a ``MalformedMessage``."""
     frame = loads_object(raw)
     if "stream" in frame or "data" in frame:
-        envelope = structure(frame, _Envelope)
+        envelope = structure(frame, Envelope)
         event, symbol, interval = _stream(envelope.stream)
         return _payload(envelope.data, "$.data", event, symbol, interval)
     if "id" in frame:
@@ -353,10 +147,10 @@ def parse_frame(raw: str | bytes) -> Parsed:
 
 def _stream(name: str) -> tuple[str, str, str | None]:
     """A stream name → (the event it carries, lower-case symbol, kline interval if any)."""
-    match = _STREAM.fullmatch(name)
+    match = STREAM.fullmatch(name)
     if match is None:
         raise MalformedMessage(f"unknown stream {name!r}", "$.stream")
-    event = next(e for group, e in _STREAM_EVENTS.items() if match[group] is not None)
+    event = next(e for group, e in STREAM_EVENTS.items() if match[group] is not None)
     interval = match["interval"]
     if interval is not None and interval not in _INTERVAL_MS:
         raise MalformedMessage(f"unknown kline interval {interval!r}", "$.stream")
@@ -365,9 +159,9 @@ def _stream(name: str) -> tuple[str, str, str | None]:
 
 def _answer(frame: dict[str, Any]) -> ControlMessage:
     if "error" in frame:
-        error = structure(frame, _ErrorAnswer)
+        error = structure(frame, ErrorAnswer)
         return SubscribeResult("subscribe", False, f"{error.error.code}: {error.error.msg}")
-    answer = structure(frame, _Answer)
+    answer = structure(frame, Answer)
     return SubscribeResult("subscribe", True, f"id {answer.id}")
 
 
@@ -375,7 +169,7 @@ def _tolerant(data: dict[str, Any], cls: type, where: str) -> tuple[Any, list[st
     """Structure ``data`` as ``cls`` with keys it does not name dropped; those are returned."""
     extra = [f"{where}.{key}" for key in unknown_keys(data, cls)]
     known = {k: v for k, v in data.items() if k in attrs.fields_dict(cls)}
-    for key, inner in _NESTED.get(cls, {}).items():
+    for key, inner in NESTED.get(cls, {}).items():
         if type(known.get(key)) is dict:
             extra += [f"{where}.{key}.{k}" for k in unknown_keys(known[key], inner)]
             known[key] = {k: v for k, v in known[key].items() if k in attrs.fields_dict(inner)}
@@ -386,11 +180,11 @@ def _payload(
     data: dict[str, Any], where: str, event: str | None, symbol: str | None, interval: str | None
 ) -> Parsed:
     e = data.get("e")
-    if type(e) is not str or e not in _EVENTS:
+    if type(e) is not str or e not in EVENTS:
         raise MalformedMessage(f"unknown event {e!r}", f"{where}.e")
     if event is not None and e != event:
         raise MalformedMessage(f"event {e!r} on a stream of {event!r}", f"{where}.e")
-    parsed, unknown = _tolerant(data, _EVENTS[e], where)
+    parsed, unknown = _tolerant(data, EVENTS[e], where)
     payload_symbol = parsed.o.s if e == "forceOrder" else parsed.s
     if symbol is not None and payload_symbol.lower() != symbol:
         raise MalformedMessage(f"symbol {payload_symbol!r} on a stream of {symbol!r}", where)
@@ -399,24 +193,24 @@ def _payload(
 
 
 def _events(p: Any, where: str, stream_interval: str | None) -> tuple[MarketEvent, ...]:
-    if isinstance(p, _KlineEvent):
+    if isinstance(p, KlineEvent):
         return (_bar_update(p, where, stream_interval),)
-    if isinstance(p, _MarkPriceEvent):
+    if isinstance(p, MarkPriceEvent):
         return (_mark_price(p),)
-    if isinstance(p, _BookTickerEvent):
+    if isinstance(p, BookTickerEvent):
         return (_quote(p, where),)
-    if isinstance(p, _AggTradeEvent):
+    if isinstance(p, AggTradeEvent):
         return (Trade(p.s, p.E, p.T, p.p, p.q, Side.SELL if p.m else Side.BUY),)
-    if isinstance(p, _TradeEvent):
+    if isinstance(p, TradeEvent):
         if p.X != "MARKET":
             return ()
         return (Trade(p.s, p.E, p.T, p.p, p.q, Side.SELL if p.m else Side.BUY),)
-    if isinstance(p, _TickerEvent):
+    if isinstance(p, TickerEvent):
         return (Ticker(p.s, p.E, p.c, p.o, p.h, p.l, p.v, p.q, p.P),)
     return ()  # depthUpdate, forceOrder, TRADE_LITE: checked, not traded on
 
 
-def _bar_update(p: _KlineEvent, where: str, stream_interval: str | None) -> BarUpdate:
+def _bar_update(p: KlineEvent, where: str, stream_interval: str | None) -> BarUpdate:
     k = p.k
     if k.s != p.s:
         raise MalformedMessage(f"kline of {k.s!r} in an event of {p.s!r}", f"{where}.k.s")
@@ -430,13 +224,13 @@ def _bar_update(p: _KlineEvent, where: str, stream_interval: str | None) -> BarU
     return BarUpdate(p.s, interval_ms, k.t, k.o, k.h, k.l, k.c, k.v, k.q, p.E, closed=k.x)
 
 
-def _mark_price(p: _MarkPriceEvent) -> MarkPrice:
+def _mark_price(p: MarkPriceEvent) -> MarkPrice:
     settled = p.T - FUNDING_INTERVAL_MS if p.T else 0
     index = p.p if p.i is None else p.i  # frames before 2020 carry no index price
     return MarkPrice(p.s, p.E, p.p, index, p.r, settled, p.T)
 
 
-def _quote(p: _BookTickerEvent, where: str) -> Quote:
+def _quote(p: BookTickerEvent, where: str) -> Quote:
     if p.b <= 0 or p.a <= 0:
         raise MalformedMessage(f"empty book: bid {p.b}, ask {p.a}", where)
     if p.b >= p.a:
