@@ -34,7 +34,11 @@ class Side(enum.Enum):
 
 @attrs.frozen
 class BarUpdate:
-    """The running OHLCV of a bar that is still open (a kline push)."""
+    """The running OHLCV of a bar (a kline push).
+
+    ``closed`` is true on the push a venue marks as the bar's last (Binance's ``k.x``); venues
+    without such a flag leave it false and the bar closes on a later bucket or the timer.
+    """
 
     symbol: str
     interval_ms: int
@@ -46,6 +50,7 @@ class BarUpdate:
     volume: Decimal
     quote_volume: Decimal
     ts: int
+    closed: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen

@@ -1,9 +1,10 @@
-"""Closing bars from pushes that carry neither an open time nor a closed flag.
+"""Closing bars from kline pushes, with or without a closed flag.
 
 A push belongs to the bucket ``ts // interval * interval``. A bucket is closed exactly once,
-with the values of its last push: when a push for a later bucket arrives, or when the clock
-passes the bucket's end plus a grace. Pushes for a closed bucket are late and are only
-counted; whole buckets that never got a push are reported as a ``BarGap``.
+with the values of its last push: at once on a push marked ``closed``, when a push for a later
+bucket arrives, or when the clock passes the bucket's end plus a grace. Pushes for a closed
+bucket are late and are only counted; whole buckets that never got a push are reported as a
+``BarGap``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class BarBuilder:
             ):
                 self.counts.out_of_order += 1
                 return []
-            if bucket == current.open_time and update.ts == current.ts:
+            if bucket == current.open_time and update.ts == current.ts and not update.closed:
                 self.counts.duplicates += 1
                 return []
             if bucket > current.open_time:
@@ -58,6 +59,8 @@ class BarBuilder:
             out.append(gap)
         self.current = update
         out.append(update)
+        if update.closed:  # the venue says this push is the bar's last: no need to wait
+            out.append(self._close())
         return out
 
     def on_clock(self, exchange_now: int) -> list[Bar]:
