@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__, logs
+from .app.sweep import add_sweep_parser
 from .codec import MalformedMessage
 from .config import Config, ConfigError, evolve, load, with_env_secrets
 from .engine.strategies import Strategy, StrategyError
@@ -172,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _strategy_option(replay)
     replay.set_defaults(handler=_cmd_replay)
+
+    add_sweep_parser(commands, [common], _formatter).set_defaults(handler=_cmd_sweep)
 
     sim = commands.add_parser(
         "sim", parents=[common], formatter_class=_formatter,
@@ -379,6 +382,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         f"{result.seconds:.1f} s ({rate:,.0f}/s)\n{result.run.path}"
     )
     return Exit.OK
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .app.sweep import sweep_command
+
+    return sweep_command(args, home_of(args), config_of(args)[0])
 
 
 def _cmd_from_candles(args: argparse.Namespace) -> int:
