@@ -8,6 +8,7 @@ cannot be built, a replay that fails all come back as a row with its ``error``.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -58,6 +59,7 @@ def run_job(job: Job) -> dict[str, Any]:
     # ``app.replay``, only this line changes.
     from ..replay import replay
 
+    _quiet_notices()
     run = job.run_path
     if not _finished(run):  # an unfinished run of a killed sweep is resumed by replay()
         try:
@@ -66,6 +68,15 @@ def run_job(job: Job) -> dict[str, Any]:
             return failed(f"replay: {type(exc).__name__}: {exc}", run)
     summary = orjson.loads((run / "summary.json").read_bytes())
     return {**row_of(summary), "run": str(run)}
+
+
+def _quiet_notices() -> None:
+    """In a worker nobody configured logging for: a strategy's notices would reach the
+    worker's stderr unscrubbed through logging's last resort. The row carries the first one
+    (and the run's journal all of them), so they go nowhere else."""
+    logger = logging.getLogger("trio_paper")
+    if not logger.handlers and not logging.getLogger().handlers:
+        logger.addHandler(logging.NullHandler())
 
 
 def failed(error: str, run: Path | None = None) -> dict[str, Any]:
