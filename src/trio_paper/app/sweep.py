@@ -14,9 +14,6 @@ run in ``<home>/sweeps/runs/<key>/``; the cache in ``<home>/sweeps/cache/<key>.j
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
-import io
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import orjson
 
 from .. import __version__
 from ..codec import MalformedMessage, converter
@@ -35,8 +31,8 @@ from ..config import Config, evolve
 from ..engine.strategies import StrategyError
 from ..engine.strategies import load as load_strategy
 from ..exits import Exit
-from ..store.files import atomic_write
 from ..times import datetime_to_ms, ms_to_iso
+from .sweep_files import cache_key, digest_of, file_sha256, read_cache, write_cache, write_results
 from .sweep_grid import Axis, GridError, check_names, combinations, parse_param, plain
 from .sweep_job import METRICS, NA, Job
 
@@ -146,7 +142,7 @@ def run_sweep(plan: SweepPlan, progress: Progress | None = None) -> SweepResult:
             rows = runner.rows(IN_SAMPLE, before, digest, combos)
             best = [_params_of(plan, row) for row in ranked(rows, plan.rank_by)[: plan.top]]
             rows += runner.rows(OUT_OF_SAMPLE, after, digest, best)
-    write_results(folder, plan, rows)
+    write_results(folder, _about(folder, plan), rows)
     return SweepResult(folder, rows, runner.ran, runner.cached)
 
 
@@ -174,7 +170,7 @@ class _Runner:
         jobs = [self._job(path, digest, window, combo) for combo in combos]
         outcomes: dict[str, dict[str, Any]] = {}
         for job in jobs:
-            cached = _read_cache(self.cache / f"{job.key}.json")
+            cached = read_cache(self.cache, job.key)
             if cached is not None:
                 outcomes[job.key] = cached
         self.cached += len(outcomes)
@@ -187,7 +183,7 @@ class _Runner:
             outcomes[job.key] = outcome
             self.ran += 1
             if not str(outcome.get("error") or "").startswith(("worker:", "replay:")):
-                atomic_write(self.cache / f"{job.key}.json", orjson.dumps(outcome))
+                write_cache(self.cache, job.key, outcome)
             if self.progress:
                 self.progress(label, len(outcomes), total)
 
@@ -254,58 +250,16 @@ def _number(row: dict[str, Any], metric: str) -> Decimal | None:
         return None
 
 
-# --- keys ------------------------------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
-def cache_key(
-    input_sha256: str, window: str, strategy: str, params: dict[str, Any], config: Config
-) -> str:
-    """The key of one job's result: what the input is, which part of it, and everything that
-    decides the replay (the engine version and the whole config, params included)."""
-    blob = orjson.dumps(
-        {
-            "input": input_sha256, "window": window, "strategy": strategy, "params": params,
-            "engine": __version__, "config": converter.unstructure(config),
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )  # fmt: skip
-    return hashlib.sha256(blob).hexdigest()[:32]
-
-
 def default_id(plan: SweepPlan, input_sha256: str) -> str:
     """The same sweep asked for again gets the same folder: a name from what it sweeps."""
-    blob = orjson.dumps(
-        {
-            "input": input_sha256, "strategy": plan.strategy,
-            "axes": [[a.name, [str(v) for v in a.values]] for a in plan.axes],
-            "test_from": plan.test_from, "rank_by": plan.rank_by, "top": plan.top,
-            "engine": __version__, "config": converter.unstructure(plan.config),
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )  # fmt: skip
+    what = {
+        "input": input_sha256, "strategy": plan.strategy,
+        "axes": [[a.name, [str(v) for v in a.values]] for a in plan.axes],
+        "test_from": plan.test_from, "rank_by": plan.rank_by, "top": plan.top,
+        "config": converter.unstructure(plan.config),
+    }  # fmt: skip
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", plan.strategy)[:40]
-    return f"{name}-{hashlib.sha256(blob).hexdigest()[:10]}"
-
-
-def _read_cache(path: Path) -> dict[str, Any] | None:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    run = data.get("run")
-    if data.get("error") is None and not (run and (Path(run) / "summary.json").exists()):
-        return None  # its run folder was deleted: run it again
-    return data
+    return f"{name}-{digest_of(what)[:10]}"
 
 
 def _is_recording(path: Path) -> bool:
@@ -319,32 +273,14 @@ def _is_recording(path: Path) -> bool:
         return False
 
 
-# --- files -----------------------------------------------------------------------------------
-
-
-def columns(param_names: Sequence[str]) -> list[str]:
-    return ["part", *param_names, *METRICS, "error", "run"]
-
-
-def write_results(folder: Path, plan: SweepPlan, rows: list[dict[str, Any]]) -> None:
-    """``results.csv``, ``results.json`` (the same rows, and what was swept) and the page."""
-    from ..report.sweep_page import render_sweep_page
-
-    names = [axis.name for axis in plan.axes]
-    text = io.StringIO()
-    writer = csv.DictWriter(text, columns(names), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    atomic_write(folder / "results.csv", text.getvalue().encode("utf-8"))
-    about = {
+def _about(folder: Path, plan: SweepPlan) -> dict[str, Any]:
+    """What was swept, as ``results.json`` and the page state it."""
+    return {
         "sweep_id": folder.name, "input": str(plan.input), "strategy": plan.strategy,
-        "params": names, "test_from": ms_to_iso(plan.test_from) if plan.test_from else None,
+        "params": [axis.name for axis in plan.axes],
+        "test_from": ms_to_iso(plan.test_from) if plan.test_from else None,
         "rank_by": plan.rank_by, "top": plan.top, "trio_paper": __version__,
     }  # fmt: skip
-    document = {**about, "columns": columns(names), "rows": rows}
-    atomic_write(folder / "results.json", orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    atomic_write(folder / "summary.html", render_sweep_page(about, rows).encode("utf-8"))
 
 
 # --- the command -----------------------------------------------------------------------------
