@@ -118,6 +118,11 @@ def test_the_results_files_hold_the_same_rows(local_sweep: SweepResult) -> None:
     assert 'class="heat"' in page
     assert "ema_cross by" not in page  # titled by the metric, not the strategy
     assert "net_pnl_usdt by fast × slow" in page
+    for row in local_sweep.rows:
+        if row["run"]:
+            link = f"../runs/{Path(row['run']).name}/summary.html"
+            assert f'href="{link}"' in page
+            assert (folder / link).is_file()
     assert "src=" not in page
     assert "http://" not in page
     assert "https://" not in page

@@ -111,6 +111,13 @@ def _cell(row: dict[str, Any], name: str) -> str:
         if shown == DASH and value not in (None, ""):
             shown = str(value)  # n/a
         return f'<td class="{css}" data-v="{esc(raw)}">{esc(shown)}</td>'
+    if name == "run" and raw:
+        # sweeps/<id>/summary.html and sweeps/runs/<key>/ are siblings' children
+        folder = PurePath(raw).name
+        link = (
+            f'<a href="../runs/{esc(folder)}/summary.html" title="{esc(raw)}">{esc(folder[:8])}</a>'
+        )
+        return f'<td class="l mono" data-v="{esc(raw)}">{link}</td>'
     if name in ("run", "error"):
         return f'<td class="l wrap" data-v="{esc(raw)}">{esc(raw or DASH)}</td>'
     css = "l" if name in ("part", "health") else ""
