@@ -29,7 +29,8 @@ from trio_paper.engine.strategies import load
 from trio_paper.replay import replay
 
 SCRIPT = Path(sys.executable).parent / "trio-paper"
-GRID = ["fast=5,30", "slow=21,34"]  # fast 30 over slow 21 is refused by ema_cross
+GRID = ["fast=5,30", "slow=21,34"]
+PLANTED = "sk-planted-7c1f0e9a2b"  # fast 30 over slow 21 is refused by ema_cross
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -177,8 +178,9 @@ def test_a_sweep_killed_halfway_resumes_where_it_stopped(shared_data: Path, tmp_
     for param in grid:
         args += ["--param", param]
     cache = home / "sweeps" / "cache"
+    env = {**os.environ, "BITUNIX_API_KEY": PLANTED}  # it must reach no worker and no file
     with (tmp_path / "stderr").open("wb") as err:
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err,
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env,
                                    start_new_session=True)  # fmt: skip
         try:
             deadline = time.monotonic() + 60
@@ -199,6 +201,10 @@ def test_a_sweep_killed_halfway_resumes_where_it_stopped(shared_data: Path, tmp_
         params = params_of(row, ["fast", "slow", "stop_pct"])
         plain = plain_replay(data, "ema_cross", params, tmp_path / f"plain-{index}")
         assert summary_of(row) == plain
+    written = [p for p in home.rglob("*") if p.is_file()]
+    assert len(written) > 8 * 4
+    assert [p for p in written if PLANTED.encode() in p.read_bytes()] == []
+    assert PLANTED not in (tmp_path / "stderr").read_text()
 
 
 @pytest.mark.slow

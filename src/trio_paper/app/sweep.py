@@ -102,7 +102,9 @@ def plan_sweep(
         combinations(list(axes))
     except (GridError, StrategyError) as exc:
         raise SweepError(str(exc)) from None
-    plan = SweepPlan(input_path.resolve(), strategy, axes, config, home, **options)
+    plan = SweepPlan(
+        input_path.resolve(), strategy, axes, _without_secrets(config), home, **options
+    )
     if plan.rank_by not in RANKINGS:
         raise SweepError(f"--rank-by {plan.rank_by}: use one of {', '.join(RANKINGS)}")
     if plan.top < 1:
@@ -110,6 +112,12 @@ def plan_sweep(
     if plan.sweep_id is not None and not _ID.fullmatch(plan.sweep_id):
         raise SweepError(f"--sweep-id {plan.sweep_id!r}: letters, digits, '.', '_', '-' only")
     return plan
+
+
+def _without_secrets(config: Config) -> Config:
+    """A replay needs no API key: none is sent to a worker, and none changes a cache key."""
+    secret = {f.name: None for f in attrs.fields(type(config.venue)) if f.metadata.get("secret")}
+    return evolve(config, venue=secret)
 
 
 def _base_params(config: Config, strategy: str) -> dict[str, Any]:
