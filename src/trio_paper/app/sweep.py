@@ -297,19 +297,22 @@ EXAMPLES = """\
 examples:
   trio-paper sweep --file candles.csv.gz --strategy ema_cross \\
       --param fast=5,9,13 --param slow=21,34,55
-  trio-paper sweep --file candles.csv.gz --param stop_pct=0.3..1.0:0.1 --workers 2
+  trio-paper sweep --file candles.csv.gz --workers 2 \\
+      --param stop_pct=0.3..1.0:0.1
   trio-paper sweep --file candles.csv.gz --param fast=5,9 --param slow=21,34 \\
       --test-from 2025-06-01 --rank-by sharpe --top 2
   trio-paper sweep --file /shared/candles.csv.gz --param fast=5,9 \\
       --scheduler tcp://10.0.0.5:8786 --home /shared/paper
 
 A --param is NAME=V1,V2,... or NAME=LOW..HIGH:STEP (inclusive); numbers stay exact.
-Results: <home>/sweeps/<id>/results.csv, results.json, summary.html. Finished jobs are
-cached: the same sweep again does no work, and a killed sweep resumes where it stopped.
-With --scheduler, every worker reads --file and writes <home>/sweeps/ by the same path
+
+Results: <home>/sweeps/<id>/results.csv, results.json and summary.html. Finished jobs \
+are cached: the same sweep again does no work, and a killed sweep resumes where it stopped.
+
+With --scheduler, every worker reads --file and writes <home>/sweeps/ by the same path \
 (a shared filesystem); that is checked before any job is sent.
 
-exit codes: 0 done (failed jobs are rows with their error); 2 bad arguments or input
+exit codes: 0 done (a failed job is a row with its error); 2 bad arguments or input
 """
 
 
