@@ -326,3 +326,18 @@ def test_param_values_are_exact() -> None:
     assert parse_param("target_r=none,1.5, 2").values == (None, Decimal("1.5"), 2)
     with pytest.raises(GridError, match="repeated"):
         parse_param("fast=5,5")
+
+
+@pytest.mark.slow
+def test_a_recording_sweeps_as_well_as_a_candle_file(demo_recording: Path, tmp_path: Path) -> None:
+    """Each row of a sweep over the shipped demo recording is its plain replay."""
+    grid = ["fast=3,5", "slow=8"]
+    result = run_sweep(
+        plan_sweep(demo_recording, "ema_cross", grid, Config(), tmp_path / "home", workers=1)
+    )
+    assert [row["health"] for row in result.rows] == ["ok", "ok"]
+    for index, row in enumerate(result.rows):
+        params = params_of(row, ["fast", "slow"])
+        plain = plain_replay(demo_recording, "ema_cross", params, tmp_path / f"plain-{index}")
+        assert summary_of(row) == plain
+        assert orjson.loads(plain)["feed"]["frames"] > 1000
