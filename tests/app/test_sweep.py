@@ -302,11 +302,33 @@ def test_bad_options_are_one_line_and_exit_2(
     assert message in done.stderr
 
 
-def test_a_recording_cannot_be_split_yet(demo_recording: Path, tmp_path: Path) -> None:
-    done = cli("sweep", "--home", str(tmp_path), "--file", str(demo_recording),
-               "--param", "fast=5", "--test-from", "2025-05-08T12:35:00Z")  # fmt: skip
-    assert done.returncode == 2
-    assert "--test-from splits candle files only" in done.stderr
+@pytest.mark.slow
+def test_test_from_splits_a_recording_by_item_time(demo_recording: Path, tmp_path: Path) -> None:
+    """The demo recording cut at 12:35 UTC: the first part is its lines before the cut as they
+    are; the second a session of its own (start, connected, subscribed, then every item from
+    the cut on, renumbered); each out-of-sample row is a plain replay of that second part."""
+    cut = 1746707700000  # 2025-05-08T12:35:00Z
+    plan = plan_sweep(
+        demo_recording, "ema_cross", ["fast=3,5"], Config(), tmp_path / "home", workers=1,
+        test_from=cut, top=1,
+    )  # fmt: skip
+    result = run_sweep(plan)
+    assert [row["part"] for row in result.rows] == ["in-sample", "in-sample", "out-of-sample"]
+    original = gzip.decompress(demo_recording.read_bytes()).splitlines()
+    inputs = result.folder / "inputs"
+    first = gzip.decompress((inputs / "before.jsonl.gz").read_bytes()).splitlines()
+    second = gzip.decompress((inputs / "after.jsonl.gz").read_bytes()).splitlines()
+    assert first == [original[0], *(line for line in original[1:] if orjson.loads(line)["t"] < cut)]
+    assert second[0] == original[0]
+    items = [orjson.loads(line) for line in second[1:]]
+    assert [i["seq"] for i in items] == list(range(1, len(items) + 1))
+    assert [i.get("control") for i in items[:3]] == ["start", "connected", "subscribed"]
+    later = [orjson.loads(line) for line in original[1:] if orjson.loads(line)["t"] >= cut]
+    assert [{**i, "seq": 0} for i in items[3:]] == [{**i, "seq": 0} for i in later]
+    out = result.rows[-1]
+    plain = plain_replay(inputs / "after.jsonl.gz", "ema_cross", {"fast": out["fast"]}, tmp_path)
+    assert summary_of(out) == plain
+    assert orjson.loads(plain)["feed"]["frames"] == sum(1 for i in later if "frame" in i)
 
 
 def test_help_teaches_with_examples() -> None:

@@ -5,7 +5,7 @@ The grid runs on an in-process ``LocalCluster`` by default, or unchanged on a ru
 ``trio-paper replay`` gives with those params. Results are cached by a key of the input file's
 hash, the strategy, its params, the engine version and the whole config: a rerun does no work,
 and a sweep killed halfway picks up where it stopped. With ``--test-from``, every combination
-runs on the candles before that time and the best few are replayed on the candles after it.
+runs on the data before that time and the best few are replayed on the data after it.
 
 Files: ``<home>/sweeps/<id>/results.csv``, ``results.json`` and ``summary.html``; each job's
 run in ``<home>/sweeps/runs/<key>/``; the cache in ``<home>/sweeps/cache/<key>.json``.
@@ -130,7 +130,7 @@ def _base_params(config: Config, strategy: str) -> dict[str, Any]:
 
 def run_sweep(plan: SweepPlan, progress: Progress | None = None) -> SweepResult:
     """Run every combination not cached yet and write the results; see the module doc."""
-    from .sweep_split import SplitError, split_candles
+    from .sweep_split import SplitError, split_candles, split_recording
 
     digest = file_sha256(plan.input)
     sweeps = plan.home / "sweeps"
@@ -141,10 +141,9 @@ def run_sweep(plan: SweepPlan, progress: Progress | None = None) -> SweepResult:
         if plan.test_from is None:
             rows = runner.rows(WHOLE, plan.input, digest, combos)
         else:
-            if _is_recording(plan.input):
-                raise SweepError("--test-from splits candle files only, not recordings (yet)")
+            split = split_recording if _is_recording(plan.input) else split_candles
             try:
-                before, after = split_candles(plan.input, plan.test_from, folder / "inputs")
+                before, after = split(plan.input, plan.test_from, folder / "inputs")
             except SplitError as exc:
                 raise SweepError(str(exc)) from None
             rows = runner.rows(IN_SAMPLE, before, digest, combos)
