@@ -341,7 +341,7 @@ def add_sweep_parser(
     )  # fmt: skip
     sweep.add_argument(
         "--test-from", metavar="DATE",
-        help="run the grid on candles before DATE (UTC), then the best --top after it",
+        help="run the grid on the data before DATE (UTC), then the best --top after it",
     )  # fmt: skip
     sweep.add_argument(
         "--rank-by", default="net_pnl_usdt", choices=list(RANKINGS), metavar="METRIC",
