@@ -65,7 +65,8 @@ def dask_cluster(folder: Path) -> Iterator[str]:
     started: list[subprocess.Popen[bytes]] = []
     try:
         scheduler = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0"]
-        scheduler += ["--no-dashboard", "--scheduler-file", str(address_file)]
+        scheduler += ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
+        scheduler += ["--scheduler-file", str(address_file)]
         started.append(subprocess.Popen(scheduler, stdout=log, stderr=log))
         deadline = time.monotonic() + START_TIMEOUT_S
         while not address_file.exists() or not address_file.stat().st_size:

@@ -4,10 +4,12 @@ kill, failed jobs as rows, ``--test-from``, and one-line mistakes."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,8 +65,14 @@ def candles(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(scope="module")
 def local_sweep(candles: Path, tmp_path_factory: pytest.TempPathFactory) -> SweepResult:
+    """Run while 127.0.0.1:8787, Dask's default dashboard port, is taken (by us, or already by
+    another cluster on the machine): a sweep must neither need it nor warn about it."""
     home = tmp_path_factory.mktemp("home")
-    return run_sweep(plan_sweep(candles, "ema_cross", GRID, Config(), home, workers=2))
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        return run_sweep(plan_sweep(candles, "ema_cross", GRID, Config(), home, workers=2))
 
 
 @pytest.mark.slow

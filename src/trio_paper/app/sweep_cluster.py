@@ -47,7 +47,10 @@ def open_client(
             return
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=level,
+            silence_logs=level,
+            # No dashboard; its HTTP server (health, metrics) on loopback, on any free port:
+            # the default, 8787, is often taken by another cluster on the machine.
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         )  # type: ignore[no-untyped-call]  # fmt: skip
         with cluster, Client(cluster, set_as_default=False) as client:  # type: ignore[no-untyped-call]
             yield client
