@@ -371,3 +371,21 @@ def test_a_recording_sweeps_as_well_as_a_candle_file(demo_recording: Path, tmp_p
         plain = plain_replay(demo_recording, "ema_cross", params, tmp_path / f"plain-{index}")
         assert summary_of(row) == plain
         assert orjson.loads(plain)["feed"]["frames"] > 1000
+
+
+def test_without_dask_a_sweep_says_how_to_install_it(candles: Path, tmp_path: Path) -> None:
+    """Dask is the ``sweep`` extra: where ``distributed`` cannot be imported, one line says so."""
+    hidden = tmp_path / "hidden" / "distributed"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text('raise ImportError("hidden for this test")\n')
+    done = subprocess.run(
+        [str(SCRIPT), "sweep", "--home", str(tmp_path), "--file", str(candles),
+         "--param", "fast=5"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(hidden.parent)},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "trio-paper: a sweep runs on Dask, which is not installed (hidden for this test): "
+        "pip install 'trio-paper[sweep]'"
+    )

@@ -30,8 +30,13 @@ def open_client(
 ) -> Iterator[Client]:
     """A Dask client: on ``scheduler`` if given, else on a new local cluster of ``workers``
     processes (one thread each), closed — cluster and all — when the block ends."""
-    import dask
-    from distributed import Client, LocalCluster
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ClusterError(
+            f"a sweep runs on Dask, which is not installed ({exc}): pip install 'trio-paper[sweep]'"
+        ) from None
 
     level = logging.INFO if verbose else logging.ERROR
     for name in ("distributed", "tornado", "bokeh"):
