@@ -56,7 +56,7 @@ N ?= 20
 crash-test: install ## SIGKILL a replay at N random moments (N=20); it must end as if never killed
 	TRIO_PAPER_CRASH_KILLS=$(N) $(BIN)/pytest tests/store/test_crash.py
 
-bench: install ## replay and live-path benchmarks → bench/results.md (~6 min; BASELINE=<commit|src>)
+bench: install ## replay, live-path and sweep benchmarks → bench/results.md (~7 min; BASELINE=<commit|src>)
 	$(BIN)/python -m bench $(if $(BASELINE),--baseline $(BASELINE))
 
 CANDLES := ../shared/data/candles

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import inputs, live, machine, replays, report
+from . import inputs, live, machine, replays, report, sweeps
 
 LATENCY_RATES = (100, 1_000, 10_000)
 MEMORY_RATE = 10_000
@@ -35,6 +35,7 @@ def main() -> int:
     )
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--no-live", action="store_true", help="skip sections 3 and 4")
+    parser.add_argument("--no-sweep", action="store_true", help="skip section 5")
     args = parser.parse_args()
 
     def log(text: str) -> None:
@@ -63,12 +64,13 @@ def main() -> int:
                 log(f"latency at {rate:,} frames/s: {latency[-1]}")
             memory = live.measure_memory(inputs.DAY_RECORDING, MEMORY_RATE)
             log(f"live memory: {memory.frames:,} frames, peak {memory.vm_hwm_kb:,} kB")
+        sweep = None if args.no_sweep else sweeps.measure(work, log)
     results = report.Results(
         about, args.runs, args.baseline_name or args.baseline, recordings, candles, latency,
         memory,
         machine.load_average(),
     )  # fmt: skip
-    args.out.write_text(report.render(results))
+    args.out.write_text(report.render(results) + (f"\n{sweeps.render(sweep)}" if sweep else ""))
     log(f"wrote {args.out}")
     return 0
 

@@ -34,6 +34,7 @@ HELP = {
     ("status",): ("from the last checkpoint", "trio-paper status --json"),
     ("reset",): ("lifts them in the saved account", "trio-paper reset --halt"),
     ("recordings",): ("Build recordings", "trio-paper recordings from-candles"),
+    ("sweep",): ("once per combination of strategy params", "trio-paper sweep --file"),
     ("recordings", "from-candles"): (
         "from real 1-minute candles",
         "trio-paper recordings from-candles \\",

@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from . import __version__, logs
 from .app.settings import config_of, home_of
+from .app.sweep import add_sweep_parser
 from .errors import Exit, TrioPaperError, exit_code_of, exit_codes_text
 from .scrub import Scrubber, install, scrubbing_terminal
 from .secrets import load_dotenv, secret_values
@@ -176,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _strategy_option(replay)
     replay.set_defaults(handler=_command("replay", "replay_command"))
+
+    add_sweep_parser(commands, [common], _formatter).set_defaults(
+        handler=_command("sweep", "sweep_command")
+    )
 
     sim = commands.add_parser(
         "sim", parents=[common], formatter_class=_formatter,
