@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RECORDINGS, SHARED
+from tests.conftest import RECORDINGS, SHARED
 from trio_paper.cli import main
 
 HASHES = Path(__file__).parent / "golden" / "hashes.json"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from leaks import assert_no_secrets
+from tests.leaks import assert_no_secrets
 from trio_paper import scrub
 from trio_paper.app.replay import replay
 from trio_paper.config import Config

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 import pytest
 from distributed import Client
-from sweepkit import KIT_DIR, cut_candles, dask_cluster
 
+from tests.app.sweepkit import KIT_DIR, cut_candles, dask_cluster
 from trio_paper.app.replay import replay
 from trio_paper.app.sweep import SweepResult, plan_sweep, run_sweep
 from trio_paper.app.sweep.cluster import ClusterError, check_workers

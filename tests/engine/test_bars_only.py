@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from enginekit import (
+
+from tests.engine.enginekit import (
     MIN,
     T0,
     D,
@@ -26,7 +27,6 @@ from enginekit import (
     of_type,
     quote,
 )
-
 from trio_paper.config import Config
 from trio_paper.engine.broker import Broker
 from trio_paper.engine.intents import Enter, Exit, Intent

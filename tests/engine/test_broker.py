@@ -10,7 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from enginekit import (
+
+from tests.engine.enginekit import (
     MIN,
     T0,
     D,
@@ -27,7 +28,6 @@ from enginekit import (
     of_type,
     quote,
 )
-
 from trio_paper.config import Config
 from trio_paper.engine.broker import Broker
 from trio_paper.engine.intents import Enter, Exit

@@ -6,8 +6,8 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from enginekit import T0, D, Scripted, config, of_type
 
+from tests.engine.enginekit import T0, D, Scripted, config, of_type
 from trio_paper.codec import dumps
 from trio_paper.core import Core
 from trio_paper.engine.intents import Enter, Exit

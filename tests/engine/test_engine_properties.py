@@ -18,10 +18,10 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import attrs
-from enginekit import MIN, SYMBOL, T0, D, Scripted, config, mark, quote
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.engine.enginekit import MIN, SYMBOL, T0, D, Scripted, config, mark, quote
 from trio_paper.codec import dumps
 from trio_paper.config import Config
 from trio_paper.core import engine_settings

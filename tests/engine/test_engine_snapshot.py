@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-from enginekit import MIN, T0, D, bar, config, mark, of_type, quote
 
+from tests.engine.enginekit import MIN, T0, D, bar, config, mark, of_type, quote
 from trio_paper.codec import converter, dumps, loads, structure
 from trio_paper.config import Config
 from trio_paper.core import engine_settings

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from enginekit import T0, D, Scripted, config, engine, enter, of_type
 
+from tests.engine.enginekit import T0, D, Scripted, config, engine, enter, of_type
 from trio_paper.engine.intents import Enter
 from trio_paper.engine.records import Record
 from trio_paper.model import Side

@@ -6,8 +6,7 @@ is liquidated at 100 × (1 − 0.1 + 0.005) = 90.5.
 
 from __future__ import annotations
 
-from enginekit import T0, D, Recorder, broker, config, mark, market, quote
-
+from tests.engine.enginekit import T0, D, Recorder, broker, config, mark, market, quote
 from trio_paper.engine.broker import Broker
 from trio_paper.model import Side
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from enginekit import MIN, T0, D, Scripted, config, engine, enter, of_type, quote
 
+from tests.engine.enginekit import MIN, T0, D, Scripted, config, engine, enter, of_type, quote
 from trio_paper.config import Config
 from trio_paper.engine.engine import Engine
 from trio_paper.engine.intents import Enter, Exit

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from enginekit import MIN, T0, D, Scripted, bar, config, engine, enter, of_type, quote
 
+from tests.engine.enginekit import MIN, T0, D, Scripted, bar, config, engine, enter, of_type, quote
 from trio_paper.engine.engine import MAX_STRATEGY_ERRORS
 from trio_paper.engine.intents import Enter, Exit, Intent
 from trio_paper.engine.strategies import Strategy, StrategyError, View, load

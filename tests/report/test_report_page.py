@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from journalkit import MIN, T0, Journal, run_dir, worked_example
-
+from tests.report.journalkit import MIN, T0, Journal, run_dir, worked_example
 from trio_paper.report import write_reports
 from trio_paper.report.chart import PRICE_COLOR
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from journalkit import MIN, T0, Journal
 
+from tests.report.journalkit import MIN, T0, Journal
 from trio_paper.store.journal import JournalWriter
 from trio_paper.store.rundir import RunDir
 

@@ -8,8 +8,7 @@ import math
 from fractions import Fraction
 from pathlib import Path
 
-from journalkit import MIN, T0, Journal, run_dir, worked_example
-
+from tests.report.journalkit import MIN, T0, Journal, run_dir, worked_example
 from trio_paper.report import summarize, write_reports
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 import pytest
-from sessionkit import finish, make_home, newest_run, run, start, wait_for
+
+from tests.runtime.sessionkit import finish, make_home, newest_run, run, start, wait_for
 
 pytestmark = pytest.mark.slow
 

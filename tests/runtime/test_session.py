@@ -14,7 +14,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sessionkit import (
+
+from tests.runtime.sessionkit import (
     Finished,
     down_windows,
     feed_events,

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import SHARED
+from tests.conftest import SHARED
 
 DATA = SHARED / "data" / "binance_usdm"
 RECORDING = DATA / "ws_recording_2021-07-22.jsonl.gz"

@@ -14,8 +14,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from binance_frames import RECORDING
 
+from tests.venues.binance_usdm.binance_frames import RECORDING
 from trio_paper.model import Bar, BarUpdate
 from trio_paper.venues.bars import BarCounts
 from trio_paper.venues.binance_usdm.ws import Client

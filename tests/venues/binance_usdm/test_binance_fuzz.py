@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from binance_frames import docs, real_samples, recorded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.venues.binance_usdm.binance_frames import docs, real_samples, recorded
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import Bar
 from trio_paper.venues.binance_usdm import rest, ws

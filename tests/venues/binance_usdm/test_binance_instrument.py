@@ -8,8 +8,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from binance_frames import EXCHANGE_INFO
 
+from tests.venues.binance_usdm.binance_frames import EXCHANGE_INFO
 from trio_paper.codec import MalformedMessage
 from trio_paper.venues.binance_usdm.instrument import SymbolFilters, symbol_filters
 

@@ -8,10 +8,10 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from binance_frames import recorded, samples, text
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.venues.binance_usdm.binance_frames import recorded, samples, text
 from trio_paper.model import Bar, BarUpdate, MarkPrice, Parsed, Quote, Side, SubscribeResult, Trade
 from trio_paper.venues.binance_usdm import rest, server, ws
 from trio_paper.venues.binance_usdm.ws import parse_frame

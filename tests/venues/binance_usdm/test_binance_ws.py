@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from binance_frames import docs, real_samples, recorded, samples, text
 
+from tests.venues.binance_usdm.binance_frames import docs, real_samples, recorded, samples, text
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import (
     BarUpdate,

@@ -16,8 +16,8 @@ from trio_websocket import (
     ConnectionClosed,
     WebSocketConnection,
 )
-from wsclient import handshake_status, websocket
 
+from tests.sim.wsclient import handshake_status, websocket
 from trio_paper.codec import MalformedMessage
 from trio_paper.sim.faults import Fault, FaultError, FaultKind, FaultPlan
 from trio_paper.sim.rules import ExchangeRules

@@ -20,8 +20,8 @@ from trio_websocket import (
     ConnectionClosed,
     WebSocketConnection,
 )
-from wsclient import handshake_status, websocket
 
+from tests.sim.wsclient import handshake_status, websocket
 from trio_paper.codec import MalformedMessage
 from trio_paper.model import BarUpdate, Connected, Pong, Quote, SubscribeResult
 from trio_paper.sim.rules import ExchangeRules
