@@ -31,7 +31,7 @@ from trio_paper.venues.decoder import MarketDecoder
 
 D = Decimal
 MIN = 60_000
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 START = 1746707340000  # 2025-05-08T12:29:00Z, the demo's first minute
 TICK = D("0.1")
 

@@ -17,7 +17,7 @@ from trio_paper.venues.bitunix import rest as bitunix_rest
 from trio_paper.venues.bitunix import ws as bitunix
 from trio_paper.venues.decoder import MarketDecoder
 
-FRAMES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bitunix" / "frames.jsonl"
+FRAMES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "bitunix" / "frames.jsonl"
 
 
 def _real_frames() -> list[Any]:
