@@ -47,10 +47,11 @@ sim: install ## serve the demo recording as a local Bitunix-like exchange; print
 test: lint ## lint, then the whole test suite
 	$(BIN)/pytest
 
-lint: install ## ruff (with the ASYNC rules) and mypy
+lint: install ## ruff (with the ASYNC rules), mypy, and the import layering (import-linter)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 N ?= 20
 crash-test: install ## SIGKILL a replay at N random moments (N=20); it must end as if never killed
