@@ -10,6 +10,8 @@ start recovers from it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
 
@@ -18,14 +20,32 @@ from ..store.checkpoint import Checkpoint, CheckpointStore
 from ..store.journal import JournalWriter
 from ..store.recording import RecordingWriter
 
+Offload = Callable[..., Awaitable[Any]]
+"""Runs a blocking call off the event loop: ``trio.to_thread.run_sync`` in a session."""
+
+
+async def inline(function: Callable[..., Any], *args: Any, limiter: object = None) -> Any:
+    """An ``Offload`` that runs the call on the event loop itself: for a session under
+    ``MockClock``, whose autojump would otherwise move time on while a thread fsyncs."""
+    await trio.lowlevel.checkpoint()
+    return function(*args)
+
 
 class Durable:
+    """The session's only writer: commits (recording, then journal, fsync'd) and checkpoints,
+    one at a time, off the event loop."""
+
     def __init__(
-        self, recorder: RecordingWriter, journal: JournalWriter, store: CheckpointStore
+        self,
+        recorder: RecordingWriter,
+        journal: JournalWriter,
+        store: CheckpointStore,
+        offload: Offload = trio.to_thread.run_sync,
     ) -> None:
         self.recorder = recorder
         self.journal = journal
         self.store = store
+        self._offload = offload
         self._writer = trio.CapacityLimiter(1)
         self.commits = 0
         self.checkpoints = 0
@@ -33,12 +53,12 @@ class Durable:
 
     async def commit(self) -> None:
         """Make everything buffered durable: the recording, then the journal."""
-        await trio.to_thread.run_sync(self._sync, limiter=self._writer)
+        await self._offload(self._sync, limiter=self._writer)
         self.commits += 1
 
     async def checkpoint(self, checkpoint: Checkpoint) -> None:
         try:
-            await trio.to_thread.run_sync(self.store.save, checkpoint, limiter=self._writer)
+            await self._offload(self.store.save, checkpoint, limiter=self._writer)
         except OSError as exc:
             raise FatalIO(f"cannot save the checkpoint in {self.store.dir}: {exc}") from exc
         self.checkpoints += 1

@@ -65,6 +65,8 @@ class SessionPlan:
     clock_ms: Callable[[], int] = wall_ms
     connect: Callable[[Socket], Connector] | None = None
     """How to dial each socket (default: a real WebSocket); tests dial memory streams."""
+    http: httpx.AsyncBaseTransport | None = None
+    """How REST requests travel (default: the network); tests hand them to the simulator."""
     status_tty: bool = False
 
 
@@ -142,7 +144,10 @@ class Session:
         self._backfill_send = backfill_send
         with trio.CancelScope(deadline=deadline) as scope:
             self._producers = scope
-            async with httpx.AsyncClient() as client, trio.open_nursery() as producers:
+            async with (
+                httpx.AsyncClient(transport=self.plan.http) as client,
+                trio.open_nursery() as producers,
+            ):
                 producers.start_soon(self.status.run, self.config.session.status_interval_s)
                 await self._emit(
                     SessionStart(0, self.clock_ms(), self.plan.run_id, self.plan.resume)

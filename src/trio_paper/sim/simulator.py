@@ -146,6 +146,10 @@ class Simulator:
         else:
             await wire.drop()
 
+    def rest_response(self, method: str, target: str) -> tuple[int, bytes]:
+        """The answer to one REST request, without a socket (an in-process session's HTTP)."""
+        return self._rest.respond(method, target)
+
     async def serve_rest(self, stream: trio.abc.Stream) -> None:
         """Serve HTTP requests on ``stream`` until the client closes it."""
         await serve_http(stream, self._rest.respond)
