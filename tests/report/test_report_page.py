@@ -55,7 +55,12 @@ def test_charts_trades_and_incidents_are_on_the_page(tmp_path: Path) -> None:
     assert "entries halted: breaker: 3 losing trades in a row" in page
     assert 'class="span feed"' in page  # the drop is shaded on the charts
     assert 'class="span halt"' in page
-    assert "last entry # s ago, minimum # s" in page
+    rejected = page[page.index('<table class="kv reasons">') :]
+    rejected = rejected[: rejected.index("</table>")]
+    # Each reason with its count and one example word for word, not a template with #.
+    assert '<td>2</td><td class="l wrap">last entry 5 s ago, minimum 60 s</td>' in rejected
+    assert '<td>1</td><td class="l wrap">insufficient margin</td>' in rejected
+    assert "#" not in rejected
 
 
 def test_every_journal_string_is_escaped(tmp_path: Path) -> None:

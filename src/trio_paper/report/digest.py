@@ -47,6 +47,7 @@ class TradeRow:
     net: str
     reason: str
     held_ms: int
+    open: bool = False  # the position still open at the end (its PnL is the open PnL)
 
 
 @attrs.frozen
@@ -106,6 +107,7 @@ class Digest:
         self.position = ZERO
         self.trade_side = ""
         self.trade_size = ZERO
+        self.last_close: str | None = None
 
     def read(self, path: Path) -> Digest:
         """Digest the journal at ``path``; an unreadable line ends it, noted as an error."""
@@ -157,6 +159,12 @@ class Digest:
             x = axis.x(t)
             price.add(x, float(r["close"]), new_segment=cut)
             equity.add(x, float(r["equity"]), new_segment=cut)
+            self.last_close = str(r["close"])
+        elif kind == "session_end" and self.axis is not None and self.equity is not None:
+            # The curve ends where the summary's does (the drawdown card's final equity).
+            t = r["ts"]
+            cut = self.axis.advance(t)
+            self.equity.add(self.axis.x(t), float(r["equity"]), new_segment=cut)
         elif kind == "fill":
             self._fill(r)
         elif kind == "exit":

@@ -25,6 +25,7 @@ from .chart import (
 from .digest import Digest
 from .formats import DASH, duration, esc, to_decimal, utc
 from .tables import (
+    daily_table,
     feed_table,
     incidents_table,
     journal_tail,
@@ -50,7 +51,8 @@ def render_page(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any
             _banner(summary),
             cards(summary),
             _charts(summary, digest),
-            trades_table(digest),
+            trades_table(summary, digest),
+            daily_table(summary),
             '<div class="columns">',
             feed_table(summary),
             rejects_and_risk(summary),
@@ -86,12 +88,16 @@ def _strategy(summary: dict[str, Any]) -> str:
 
 
 def _header(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any]) -> str:
-    complete = summary["complete"]
+    health, reasons = summary["health"], summary["health_reasons"]
+    css = {"ok": "ok", "degraded": "warn"}.get(health, "bad")
+    why = "; ".join(reasons) if reasons else "clean feed, session finished"
     status = (
-        '<span class="status ok">complete</span>'
-        if complete
-        else '<span class="status bad">incomplete</span>'
+        f'<span class="status {css}" title="run health">{esc(health)}</span>'
+        f'<span class="why">{esc(why)}</span>'
     )
+    if not summary["complete"]:
+        status += '<span class="status bad">incomplete</span>'
+
     kind = manifest.get("kind")
     source = manifest.get("input")
     origin = f"{kind} of {PurePath(str(source)).name}" if kind and source else (kind or "")
