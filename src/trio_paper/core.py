@@ -122,6 +122,9 @@ class Core:
     def on_candle(self, seq: int, bar: Bar) -> list[Record]:
         """The ``seq``-th input of a candle file (a bars-only replay): a bar at its close time."""
         self.state.last_seq = seq
+        gap = self.decoder.bars.on_closed_bar(bar)
+        if gap is not None:  # journaled as a feed gap, as a live session's would be
+            self.engine.on_market(bar.open_time, gap)
         self.engine.on_bar(bar.close_time, bar, live=True)
         out = self.engine.out
         self.engine.out = []
