@@ -19,11 +19,15 @@ from ..codec import MalformedMessage
 from ..store.journal import read_journal
 from ..times import DAY_MS
 from .metrics import Metrics, Record
+from .ohlc import Candles, LastBars
 from .series import Downsampled, Markers, TimeAxis
 
 TAIL = 50
 TRADES_HEAD = 250
 TRADES_TAIL = 250
+MARKERS = 240
+"""Fill markers on the main chart: merged per spot beyond that, so 5,000 trades stay legible."""
+CLOSEUP_BARS = 240
 INCIDENTS = 100
 SPANS = 500
 ZERO = Decimal(0)
@@ -99,6 +103,8 @@ class Digest:
         self.price: Downsampled | None = None
         self.equity: Downsampled | None = None
         self.markers: Markers | None = None
+        self.candles: Candles | None = None
+        self.last_bars = LastBars(CLOSEUP_BARS)
         self.trades = Bounded[TradeRow](TRADES_HEAD, TRADES_TAIL)
         self.incidents = Bounded[Incident](INCIDENTS, 0)
         self.spans = Bounded[Span](SPANS, 0)
@@ -145,7 +151,8 @@ class Digest:
             step = self.metrics.interval_ms
             self.axis = TimeAxis(step, max(DAY_MS, 60 * step))
             self.price, self.equity = Downsampled(step), Downsampled(step)
-            self.markers = Markers(step)
+            self.markers = Markers(step, limit=MARKERS)
+            self.candles = Candles(step)
         return self.axis, self.price, self.equity, self.markers
 
     def _chart(self, r: Record) -> None:
@@ -157,8 +164,13 @@ class Digest:
             t = r["open_time"] + self.metrics.interval_ms
             cut = axis.advance(t)
             x = axis.x(t)
-            price.add(x, float(r["close"]), new_segment=cut)
+            close = float(r["close"])
+            price.add(x, close, new_segment=cut)
             equity.add(x, float(r["equity"]), new_segment=cut)
+            if self.candles is not None:
+                o, h, lo = float(r["open"]), float(r["high"]), float(r["low"])
+                self.candles.add(x, o, h, lo, close, new_segment=cut)
+                self.last_bars.add(t, o, h, lo, close)
             self.last_close = str(r["close"])
         elif kind == "session_end" and self.axis is not None and self.equity is not None:
             # The curve ends where the summary's does (the drawdown card's final equity).
@@ -187,6 +199,7 @@ class Digest:
         axis, _, _, markers = self._ensure_series()
         t = r["ts"]
         markers.add(axis.x(t), t, str(r["price"]), str(r["side"]), role, str(r["qty"]))
+        self.last_bars.fill(t, str(r["price"]), str(r["side"]), role, str(r["qty"]))
 
     def _exit(self, r: Record) -> None:
         row = TradeRow(

@@ -14,14 +14,17 @@ from typing import Any
 from .cards import cards
 from .chart import (
     BUY_COLOR,
+    CANDLE_COLOR,
     EQUITY_COLOR,
     FEED_DOWN_COLOR,
     HALT_COLOR,
     PRICE_COLOR,
     SELL_COLOR,
+    draws_candles,
     equity_chart,
     price_chart,
 )
+from .closeup import closeup_chart
 from .digest import Digest
 from .formats import DASH, duration, esc, to_decimal, utc
 from .tables import (
@@ -167,14 +170,22 @@ def _charts(summary: dict[str, Any], digest: Digest) -> str:
         f"<span>{_legend_icon(ring, '#fff', BUY_COLOR)}exit by a buy</span>",
     ]
     axis, prices, equity, markers = digest.axis, digest.price, digest.equity, digest.markers
+    closeup = None
     if axis is None or prices is None or equity is None or markers is None:
         price_svg = '<p class="none">No bars in this session.</p>'
         equity_svg = ""
     else:
         spans = digest.closed_spans()
-        price_svg = price_chart(axis, prices, markers.all(), spans)
+        price_svg = price_chart(axis, prices, markers.all(), spans, digest.candles)
+        if draws_candles(digest.candles):
+            legend[0] = (
+                f'<span><i class="candle" style="border-color:{CANDLE_COLOR}"></i>up '
+                f'<i class="candle" style="background:{CANDLE_COLOR};border-color:{CANDLE_COLOR}">'
+                "</i>down candle</span>"
+            )
         start = to_decimal(summary["pnl"]["starting_equity"])
         equity_svg = equity_chart(axis, equity, float(start) if start is not None else None, spans)
+        closeup = closeup_chart(digest.last_bars, digest.metrics.interval_ms, spans)
         kinds = {span.kind for span in spans}
         if "feed" in kinds:
             legend.append(_span_legend(FEED_DOWN_COLOR, "feed down"))
@@ -184,7 +195,15 @@ def _charts(summary: dict[str, Any], digest: Digest) -> str:
         '<section class="panel"><div class="head"><h2>Price</h2>'
         f'<div class="legend">{"".join(legend)}</div><div class="note right">time in UTC</div>'
         f"</div>{price_svg}</section>"
-        '<section class="panel"><div class="head"><h2>Equity</h2><div class="legend"><span>'
+        + (
+            '<section class="panel"><div class="head"><h2>Close-up</h2><div class="note">the '
+            f"last {len(digest.last_bars.bars)} bars as candles (up hollow, down filled) with "
+            f'their trades</div><div class="note right">time in UTC</div></div>{closeup}'
+            "</section>"
+            if closeup
+            else ""
+        )
+        + '<section class="panel"><div class="head"><h2>Equity</h2><div class="legend"><span>'
         f'<i class="swatch" style="background:{EQUITY_COLOR}"></i>equity at each bar close'
         '</span></div><div class="note right">USDT · time in UTC</div></div>'
         f"{equity_svg}</section>"
