@@ -41,6 +41,11 @@ def test_charts_trades_and_incidents_are_on_the_page(tmp_path: Path) -> None:
     assert wicks.group(1).count("M") == 6
     assert 'class="price-line"' not in page
     assert "Close-up" not in page  # the main chart already shows every bar
+    # The equity chart's time axis lines up with the candles' (which start a bar earlier).
+    ticks = re.findall(r'<text x="([\d.]+)" y="\d+">(\d\d:\d\d)</text>', page)
+    price_ticks, equity_ticks = ticks[: len(ticks) // 2], ticks[len(ticks) // 2 :]
+    assert price_ticks
+    assert price_ticks == equity_ticks
     # two entries (a buy, then a sell) and two exits (a sell, then a buy)
     assert len(re.findall(r'<g class="marker buy entry"[^>]*><path ', page)) == 1
     assert len(re.findall(r'<g class="marker sell entry"[^>]*><path ', page)) == 1

@@ -407,8 +407,14 @@ def price_chart(
 
 
 def equity_chart(
-    axis: TimeAxis, series: Downsampled, start: float | None, spans: Sequence[Span]
+    axis: TimeAxis,
+    series: Downsampled,
+    start: float | None,
+    spans: Sequence[Span],
+    lead_ms: int = 0,
 ) -> str:
+    """The equity curve; ``lead_ms`` widens the time axis to the left as the price chart's is
+    for its first candle, so that the two charts line up."""
     y_range = series.y_range()
     if y_range is None or axis.first is None or axis.last is None:
         return empty_chart(160, "No equity curve: no bars in this session")
@@ -416,7 +422,7 @@ def equity_chart(
     if start is not None:
         lo, hi = min(lo, start), max(hi, start)
     y0, y1 = padded(lo, hi, 0.08)
-    frame = Frame(260, axis.x(axis.first), axis.x(axis.last), y0, y1)
+    frame = Frame(260, axis.x(axis.first) - lead_ms, axis.x(axis.last), y0, y1)
     chart = Chart(frame, "Equity at the close of each bar")
     chart.spans(axis, spans)
     chart.grid(axis, "USDT", 4)

@@ -389,7 +389,7 @@ class Metrics:
         return {
             "side": "long" if self.position > 0 else "short",
             "size": decimal_text(abs(self.position)),
-            "entry": _rounded(self.open_entry, 8),
+            "entry": _entry_text(self.open_entry),
             "opened": ms_to_iso(self.open_since) if self.open_since is not None else None,
             "pnl": decimal_text(pnl) if pnl is not None else None,
             "fees": decimal_text(self.open_fees),
@@ -430,3 +430,10 @@ class Metrics:
 
 def _by_count(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _entry_text(entry: Decimal | None) -> str | None:
+    """An average entry price: at most 8 places, no trailing zeros (``"99388.6"``)."""
+    if entry is None:
+        return None
+    return decimal_text(entry.quantize(Decimal("1e-8"), context=CONTEXT))

@@ -173,7 +173,7 @@ def _charts(summary: dict[str, Any], digest: Digest) -> str:
     closeup = None
     if axis is None or prices is None or equity is None or markers is None:
         price_svg = '<p class="none">No bars in this session.</p>'
-        equity_svg = ""
+        equity_svg = '<p class="none">No equity curve: no bars in this session.</p>'
     else:
         spans = digest.closed_spans()
         price_svg = price_chart(axis, prices, markers.all(), spans, digest.candles)
@@ -184,7 +184,9 @@ def _charts(summary: dict[str, Any], digest: Digest) -> str:
                 "</i>down candle</span>"
             )
         start = to_decimal(summary["pnl"]["starting_equity"])
-        equity_svg = equity_chart(axis, equity, float(start) if start is not None else None, spans)
+        lead = digest.candles.base if digest.candles and draws_candles(digest.candles) else 0
+        start_y = float(start) if start is not None else None
+        equity_svg = equity_chart(axis, equity, start_y, spans, lead)
         closeup = closeup_chart(digest.last_bars, digest.metrics.interval_ms, spans)
         kinds = {span.kind for span in spans}
         if "feed" in kinds:
