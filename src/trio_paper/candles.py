@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .codec import MalformedMessage, strict_decimal
 from .model import Bar
@@ -48,7 +48,7 @@ class CandleError(MalformedMessage):
 def detect_interval(path: Path) -> int:
     """The bar interval of the candle file at ``path``, in ms: the most common step between
     consecutive open times among its first rows (ties go to the shorter step)."""
-    times = (open_time for open_time, _, _ in _timed_rows(path))
+    times = (bar.open_time for bar in _bars(path, "", 1))
     steps = Counter(b - a for a, b in itertools.pairwise(itertools.islice(times, INTERVAL_SAMPLE)))
     if not steps:
         raise CandleError("fewer than two rows: the interval cannot be told", str(path))
@@ -65,8 +65,7 @@ def read_candles(
     """
     if interval_ms is None:
         interval_ms = detect_interval(path)
-    for open_time, prices, number in _timed_rows(path):
-        yield _bar(symbol, interval_ms, open_time, prices, path, number)
+    return _bars(path, symbol, interval_ms)
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -82,37 +81,41 @@ def _parse_time_text(text: str) -> int:
     return datetime_to_ms(parsed)
 
 
-def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int]]:
-    """``(open time, (open, high, low, close, volume), line number)`` per data row, checked in
-    order; a file that is not readable text (binary, not gzip, cut short) is a ``CandleError``."""
+def _bars(path: Path, symbol: str, interval_ms: int) -> Iterator[Bar]:
+    """Each data row as a ``Bar``, checked in order; a file that is not readable text (binary,
+    not gzip, cut short) is a ``CandleError`` too."""
     if path.is_dir():
         raise CandleError("is a directory, not a candle file", str(path))
-    line = 1
+    rows = None
     try:
         with _open_text(path) as handle:
             rows = csv.reader(handle)
-            for line, row in _checked_rows(path, rows):
-                yield row[0], row[1], line
+            yield from _rows(path, rows, symbol, interval_ms)
     except FileNotFoundError:
         raise CandleError("no such file", str(path)) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise CandleError(f"not a readable gzip file ({exc})", str(path)) from None
     except EOFError:
         raise CandleError(
-            "the gzip data is cut short (truncated file)", f"{path}:{line + 1}"
+            "the gzip data is cut short (truncated file)", f"{path}:{_next_line(rows)}"
         ) from None
     except UnicodeDecodeError:
         where = f"{path}:{_first_undecodable_line(path)}"
         raise CandleError("not UTF-8 text: a binary file?", where) from None
     except csv.Error as exc:
-        raise CandleError(f"not CSV text ({exc})", f"{path}:{line + 1}") from None
+        raise CandleError(f"not CSV text ({exc})", f"{path}:{_next_line(rows)}") from None
     except OSError as exc:
         raise CandleError(f"cannot read ({exc.strerror or exc})", str(path)) from None
 
 
-def _checked_rows(
-    path: Path, rows: Iterator[list[str]]
-) -> Iterator[tuple[int, tuple[int, tuple[str, ...]]]]:
+def _next_line(rows: Any) -> int:
+    """The number of the line the csv reader was reading when it failed."""
+    return (rows.line_num if rows is not None else 0) + 1
+
+
+def _rows(path: Path, rows: Iterator[list[str]], symbol: str, interval_ms: int) -> Iterator[Bar]:
+    """The rows of an open file as bars. (One generator and no call per row on the good path:
+    a year is 525,600 rows, and a line's ``where`` is only formatted for an error.)"""
     try:
         columns = [c.strip() for c in next(rows)]
     except StopIteration:
@@ -127,7 +130,6 @@ def _checked_rows(
     prices_of = operator.itemgetter(*(columns.index(c) for c in _PRICE_COLUMNS))
     width = len(columns)
     previous: int | None = None
-    # (A line's ``where`` is only formatted for an error: a year is 525,600 rows.)
     for number, row in enumerate(rows, start=2):
         if not row:
             continue
@@ -146,7 +148,19 @@ def _checked_rows(
         if previous is not None and open_time <= previous:
             raise CandleError(f"time goes backwards or repeats at {open_time}", f"{path}:{number}")
         previous = open_time
-        yield number, (open_time, prices_of(row))
+        prices = prices_of(row)
+        if _PLAIN_ROW.fullmatch(",".join(prices)) is None:
+            _strict_numbers(prices, f"{path}:{number}")
+        try:
+            o, h, lo, c, v = map(Decimal, prices)
+        except InvalidOperation:
+            _refuse_numbers(prices, f"{path}:{number}")
+        # lo <= min(o, c) and max(o, c) <= h, spelled out: four comparisons, no calls.
+        if not (lo <= o and lo <= c and o <= h and c <= h):
+            raise CandleError(f"OHLC inconsistent: o={o} h={h} l={lo} c={c}", f"{path}:{number}")
+        if lo <= 0:  # the low is the smallest: every price is positive
+            raise CandleError(f"prices must be > 0: l={lo}", f"{path}:{number}")
+        yield Bar(symbol, interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
 
 
 def _first_undecodable_line(path: Path) -> int:
@@ -162,24 +176,6 @@ def _first_undecodable_line(path: Path) -> int:
     except (OSError, EOFError, zlib.error):
         pass
     return max(1, number)
-
-
-def _bar(
-    symbol: str, interval_ms: int, open_time: int, prices: tuple[str, ...], path: Path, number: int
-) -> Bar:
-    text = ",".join(prices)
-    if _PLAIN_ROW.fullmatch(text) is None:
-        _strict_numbers(prices, f"{path}:{number}")
-    try:
-        o, h, lo, c, v = map(Decimal, prices)
-    except InvalidOperation:
-        _refuse_numbers(prices, f"{path}:{number}")
-    # lo <= min(o, c) and max(o, c) <= h, spelled out: four comparisons, no calls.
-    if not (lo <= o and lo <= c and o <= h and c <= h):
-        raise CandleError(f"OHLC inconsistent: o={o} h={h} l={lo} c={c}", f"{path}:{number}")
-    if lo <= 0:  # the low is the smallest: every price is positive
-        raise CandleError(f"prices must be > 0: l={lo}", f"{path}:{number}")
-    return Bar(symbol, interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
 
 
 def _strict_numbers(prices: tuple[str, ...], where: str) -> None:

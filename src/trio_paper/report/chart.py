@@ -16,7 +16,7 @@ import attrs
 from ..times import DAY_MS, HOUR_MS, MINUTE_MS
 from .digest import Span
 from .formats import duration, esc, price, utc
-from .ohlc import Candle, Candles
+from .ohlc import MAX_CANDLES, Candle, Candles
 from .series import Downsampled, Marker, Point, TimeAxis
 
 PRICE_COLOR = "#2563eb"
@@ -31,8 +31,6 @@ TEXT_COLOR = "#6b7280"
 CANDLE_COLOR = "#475569"
 """Candles are slate (up hollow, down filled): the green and red are the trades'."""
 WIDTH = 1200
-MAX_CANDLES = 240
-"""Candlesticks while each gets at least ~4.5 px of the plot; the close line beyond."""
 CROWDED = 150
 """More markers than this are drawn under the price, and smaller."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..times import DAY_MS
-from .chart import MAX_CANDLES, price_chart
+from .chart import price_chart
 from .digest import Span
-from .ohlc import Candles, LastBars
+from .ohlc import MAX_CANDLES, Candles, LastBars
 from .series import Downsampled, Markers, TimeAxis
 
 MARKERS = 240

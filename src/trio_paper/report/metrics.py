@@ -129,12 +129,17 @@ class Metrics:
 
     def add(self, record: Record) -> None:
         """Account for one record; one the summary cannot read is counted, not fatal."""
-        self.records += 1
         with localcontext(CONTEXT):
-            try:
-                self._add(record)
-            except (KeyError, TypeError, ValueError, ArithmeticError):
-                self.malformed += 1
+            self.add_in_context(record)
+
+    def add_in_context(self, record: Record) -> None:
+        """``add``, for a caller that already holds ``CONTEXT`` (one context for a whole
+        journal, not one per record)."""
+        self.records += 1
+        try:
+            self._add(record)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            self.malformed += 1
 
     def in_session(self, record: Record) -> bool:
         """A bar that closed after the session started (not part of a warm-up backfill)."""
@@ -225,9 +230,10 @@ class Metrics:
         self.curve_points += 1
         if self.peak is None or equity > self.peak:
             self.peak = equity
+            return  # a new peak: no fall
         fall = self.peak - equity
         self.max_drawdown = max(self.max_drawdown, fall)
-        if self.peak > 0 and fall / self.peak * HUNDRED > self.max_drawdown_pct:
+        if fall and self.peak > 0 and fall / self.peak * HUNDRED > self.max_drawdown_pct:
             self.max_drawdown_pct = fall / self.peak * HUNDRED
 
     def _exit(self, net: Decimal, held_ms: int) -> None:

@@ -12,6 +12,9 @@ from collections import deque
 
 import attrs
 
+MAX_CANDLES = 240
+"""Candlesticks while each gets at least ~4.5 px of a chart; the close line beyond."""
+
 
 @attrs.define
 class Candle:
