@@ -205,3 +205,18 @@ def test_a_backfills_refused_entries_count_as_many_as_it_says(tmp_path: Path) ->
         "example": "8 entries asked for on history bars (a backfill)",
     }
     assert '<td>8</td><td class="l wrap">8 entries asked for on history bars' in page
+
+
+def test_cagr_counts_the_days_with_data_not_a_hole(tmp_path: Path) -> None:
+    """Forty days of +0.1 % with a 300-day hole after the twentieth: the return was made in 40
+    days of market, so it is annualised over 40 days, not 340."""
+    j = Journal().start(T0, equity="10000")
+    equity = Decimal(10000)
+    for n in range(40):
+        equity *= Decimal("1.001") if n % 4 else Decimal("0.999")
+        day = n if n < 20 else n + 300
+        j.bar((day + 1) * 1440 - 1, "100", str(equity))
+    summary, _ = _report(tmp_path, j.end(T0 + 341 * DAY_MS, str(equity), frames=1))
+    growth = float(equity / 10000)
+    assert abs(float(summary["ratios"]["cagr_pct"]) - (growth ** (365 / 40) - 1) * 100) < 1e-3
+    assert summary["ratios"]["days"] == 40

@@ -82,7 +82,6 @@ def ratios(
     returns: list[Decimal],
     starting: Decimal | None,
     ending: Decimal | None,
-    elapsed_ms: int,
     max_drawdown_pct: Decimal,
 ) -> dict[str, Any]:
     """Sharpe, Sortino, CAGR and Calmar, each ``null`` with a note when it would mislead."""
@@ -104,8 +103,10 @@ def ratios(
             values["sortino"] = mean / downside.sqrt() * root
         else:
             notes["sortino"] = "n/a: no losing day"
-        years = Decimal(elapsed_ms) / Decimal(DAY_MS * DAYS_PER_YEAR)
-        if starting and ending is not None and ending > 0 and years > 0:
+        # Years of data, not of calendar: a candle file with a 626-day hole has 91 days of
+        # market in it, and its return was made in those.
+        years = Decimal(n) / DAYS_PER_YEAR
+        if starting and ending is not None and ending > 0:
             values["cagr_pct"] = cagr = ((ending / starting) ** (1 / years) - 1) * HUNDRED
             if max_drawdown_pct > 0:
                 values["calmar"] = cagr / max_drawdown_pct

@@ -316,7 +316,6 @@ class Metrics:
                 self.days.returns(self.starting_equity),
                 self.starting_equity,
                 self.equity,
-                (last or 0) - first,
                 self.max_drawdown_pct,
             ),
             "daily": self.days.rows(self.starting_equity),
