@@ -93,7 +93,7 @@ def test_a_missing_command_is_a_usage_error() -> None:
         (["--start", "2025-05-08T12:29:30Z"], "trio-paper: --start 2025-05-08T12:29:30Z is not on"),
         (["--start", "yesterday"], "trio-paper: Invalid isoformat string: 'yesterday'"),
         (["--start", "2025-05-08T12:29:00"], "has no timezone"),
-        (["--candles", "nope.csv"], "No such file or directory: 'nope.csv'"),
+        (["--candles", "nope.csv"], "trio-paper: nope.csv: no such file"),
         (["--start", "2024-01-01T00:00:00Z"], "has 0 of the 2 minutes from 2024-01-01T00:00:00Z"),
     ],
 )

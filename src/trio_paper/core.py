@@ -163,6 +163,9 @@ class Core:
         if isinstance(item, Frame):
             self._frame(item)
         elif isinstance(item, ClosedBar):
+            gap = self.decoder.bars.on_closed_bar(item.bar)
+            if gap is not None:  # journaled as a feed gap, as a live session's would be
+                self.engine.on_market(item.bar.open_time, gap)
             self.engine.on_bar(t, item.bar, live=True, settlements=item.settlements)
         elif isinstance(item, Tick):
             for bar in self.decoder.on_clock(t):

@@ -219,15 +219,15 @@ def test_a_sweep_killed_halfway_resumes_where_it_stopped(shared_data: Path, tmp_
 def test_a_strategy_that_raises_is_a_row_with_its_error(
     candles: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(KIT_DIR))  # the workers import the strategy by name
-    spec = "sweepkit:RaisingEmaCross"
+    monkeypatch.setenv("PYTHONPATH", str(KIT_DIR.parents[1]))  # workers import it by name
+    spec = "tests.app.sweepkit:RaisingEmaCross"
     result = run_sweep(
         plan_sweep(candles, spec, ["raise_after=none,100"], Config(), tmp_path, workers=1)
     )
     fine, broken = result.rows
     assert (fine["raise_after"], fine["health"], fine["error"]) == (None, "ok", None)
     assert broken["raise_after"] == 100
-    assert broken["health"] == "10 strategy error(s), disabled"  # the engine's limit
+    assert broken["health"] == "ok: 10 strategy error(s), disabled"  # the engine's limit
     assert "planted failure after 100 bars" in broken["error"]
     assert broken["trades"] == 0
 

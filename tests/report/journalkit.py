@@ -6,6 +6,7 @@ docstring; the tests check the summary against those numbers.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,37 @@ def worked_example() -> Journal:
     j.bar(5, "107", "10000.825")
     j.end(T0 + 6 * MIN, "10000.825", frames=500, bad_frames=2, unknown_keys=1, missing=3)
     return j
+
+
+def five_thousand_trades(root: Path) -> RunDir:
+    """Five days of 1-minute bars (a random walk with real OHLC) and 5,000 round trips of 30 s,
+    reported: the crowded chart of issue 17."""
+    from trio_paper.report import write_reports  # noqa: PLC0415 (journalkit is imported first)
+
+    rng = random.Random(3)
+    j = Journal().start(T0).add(T0, "feed", event="connected", url="wss://x")
+    price, equity, n = 30_000.0, 10_000.0, 0
+    for i in range(5 * 1440):
+        o, price = price, price + rng.gauss(0, 15)
+        h, lo = max(o, price) + abs(rng.gauss(0, 5)), min(o, price) - abs(rng.gauss(0, 5))
+        t = T0 + (i + 1) * MIN
+        j.add(
+            t, "bar", open_time=t - MIN, open=f"{o:.1f}", high=f"{h:.1f}", low=f"{lo:.1f}",
+            close=f"{price:.1f}", volume="1", source="ws", equity=f"{equity:.2f}", position="0",
+        )  # fmt: skip
+        if n < 5000 and i % 10 < 7:
+            n += 1
+            side, other, held = ("buy", "sell", "0.1") if n % 2 else ("sell", "buy", "-0.1")
+            net = rng.choice([3.0, -2.0])
+            equity += net
+            j.fill(t, side, "0.1", f"{price:.1f}", "1", "0", held)
+            j.fill(t + 30_000, other, "0.1", f"{price + net:.1f}", "1", f"{net + 2:.1f}", "0")
+            j.add(
+                t + 30_000, "exit", trade=n, reason="cross", price=f"{price + net:.1f}",
+                entry=f"{price:.1f}", pnl=f"{net + 2:.1f}", fees="2", funding="0",
+                net=f"{net:.1f}", opened=t, held_ms=30_000,
+            )  # fmt: skip
+    j.end(T0 + (5 * 1440 + 1) * MIN, f"{equity:.2f}", frames=100_000)
+    run = run_dir(root, j)
+    write_reports(run)
+    return run

@@ -11,10 +11,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.report.journalkit import five_thousand_trades
 from trio_paper.app.replay import replay
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load
-from trio_paper.report.chart import BUY_COLOR, EQUITY_COLOR, PRICE_COLOR, SELL_COLOR
+from trio_paper.report.chart import (
+    BUY_COLOR,
+    CANDLE_COLOR,
+    EQUITY_COLOR,
+    PRICE_COLOR,
+    SELL_COLOR,
+)
 from trio_paper.store.rundir import RunDir
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,16 +74,18 @@ def test_the_charts_are_drawn(demo_run: RunDir, tmp_path: Path) -> None:
     image = Image.open(png).convert("RGB")
     assert image.size == WINDOW
 
-    price = _pixels_near(image, PRICE_COLOR)
-    columns = {x for x, _ in price}
-    assert len(price) > 1000, "the price line is missing"
-    assert len(columns) > 0.7 * WINDOW[0], "the price line does not run across the chart"
-    rows = {y for _, y in price}
-    assert max(rows) - min(rows) > 100, "the price line is flat: the y axis is not scaled"
-
+    # Twelve bars: drawn as candlesticks, from one side of the chart to the other.
     equity = _pixels_near(image, EQUITY_COLOR)
+    top_of_equity = min(y for _, y in equity)
+    price = [(x, y) for x, y in _pixels_near(image, CANDLE_COLOR) if y < top_of_equity]
+    columns = {x for x, _ in price}
+    assert len(price) > 1000, "the candles are missing"
+    assert max(columns) - min(columns) > 0.7 * WINDOW[0], "the candles do not span the chart"
+    rows = {y for _, y in price}
+    assert max(rows) - min(rows) > 100, "the candles are flat: the y axis is not scaled"
+
     assert len({x for x, _ in equity}) > 0.7 * WINDOW[0], "the equity curve is missing"
-    assert min(y for _, y in equity) > max(rows) - 40, "the equity chart is not below the price"
+    assert top_of_equity > min(rows) + 300, "the equity chart is not below the price"
 
     trades = json.loads(demo_run.summary_json.read_text())["trades"]["count"]
     assert trades > 0, "the demo recording should trade"
@@ -87,13 +96,37 @@ def test_the_charts_are_drawn(demo_run: RunDir, tmp_path: Path) -> None:
 def test_the_dom_holds_the_svg_charts(demo_run: RunDir, tmp_path: Path) -> None:
     dom = _chromium(tmp_path, "--dump-dom", demo_run.summary_html.as_uri()).stdout.decode()
     assert dom.count('<svg class="chart"') == 2
-    line = re.search(r'<path class="price-line" d="([^"]+)"', dom)
-    assert line is not None
+    bodies = re.findall(r'<path class="candles (?:up|down)" d="([^"]*)"', dom)
     bars = json.loads(demo_run.summary_json.read_text())["equity_curve"]["bars"]
-    assert len(re.findall(r"\d+(?:\.\d+)? \d+(?:\.\d+)?", line.group(1))) >= bars
+    assert sum(body.count("z") for body in bodies) == bars  # one candle per bar
     summary = json.loads(demo_run.summary_json.read_text())
     fills = dom.count("<title>buy ") + dom.count("<title>sell ")
     assert fills == 2 * summary["trades"]["count"]  # one entry and one exit marker per trade
     body = dom[dom.index('<table class="trades">') :]
     body = body[: body.index("</table>")]
     assert body.count("<tr>") == summary["trades"]["count"] + 1
+
+
+def test_five_thousand_trades_stay_readable(tmp_path: Path) -> None:
+    """Five days of bars and 5,000 round trips: the price line still runs across the chart,
+    the markers are merged to a few hundred (each says how many fills it stands for), the
+    last bars get a candlestick close-up, and the page stays small."""
+    run = five_thousand_trades(tmp_path / "run")
+    page = run.summary_html.read_text()
+    assert len(page) < 1_000_000
+    main_chart = page[page.index("<h2>Price</h2>") : page.index("<h2>Close-up</h2>")]
+    marks = main_chart.count("<title>buy ") + main_chart.count("<title>sell ")
+    marks += main_chart.count(" fills (")
+    assert 50 < marks <= 240
+    assert re.search(r"<title>\d+ fills \((?:buy|sell) (?:entry|exit)\) from ", main_chart)
+    closeup = page[page.index("<h2>Close-up</h2>") : page.index("<h2>Equity</h2>")]
+    assert closeup.count('class="candles up"') == 1
+    png = tmp_path / "summary.png"
+    _chromium(
+        tmp_path, f"--screenshot={png}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        run.summary_html.as_uri(),
+    )  # fmt: skip
+    image = Image.open(png).convert("RGB")
+    line = _pixels_near(image, PRICE_COLOR)
+    assert len({x for x, _ in line}) > 0.7 * WINDOW[0], "markers hide the price line"
+    assert len(_pixels_near(image, CANDLE_COLOR)) > 1000, "the close-up has no candles"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from tests.report.journalkit import MIN, T0, Journal, run_dir, worked_example
 from trio_paper.report import write_reports
-from trio_paper.report.chart import PRICE_COLOR
 
 EVIL = '<script>alert("x")</script>'
 
@@ -30,10 +29,22 @@ def test_the_page_fetches_nothing(tmp_path: Path) -> None:
 def test_charts_trades_and_incidents_are_on_the_page(tmp_path: Path) -> None:
     page = _page(tmp_path, worked_example())
     assert page.count('<svg class="chart"') == 2  # price and equity
-    price_line = re.search(r'<path class="price-line" d="([^"]+)" [^>]*stroke="([^"]+)"', page)
-    assert price_line is not None
-    assert price_line.group(2) == PRICE_COLOR
-    assert price_line.group(1).count(" ") >= 5  # six closes, one run
+    # Six bars fit easily: candlesticks (flat ones: each bar's open is its close), no line.
+    up = re.search(r'<path class="candles up" d="([^"]*)"', page)
+    down = re.search(r'<path class="candles down" d="([^"]*)"', page)
+    wicks = re.search(r'<path class="wicks" d="([^"]*)"', page)
+    assert up is not None
+    assert down is not None
+    assert wicks is not None
+    assert (up.group(1).count("z"), down.group(1).count("z")) == (6, 0)
+    assert wicks.group(1).count("M") == 6
+    assert 'class="price-line"' not in page
+    assert "Close-up" not in page  # the main chart already shows every bar
+    # The equity chart's time axis lines up with the candles' (which start a bar earlier).
+    ticks = re.findall(r'<text x="([\d.]+)" y="\d+">(\d\d:\d\d)</text>', page)
+    price_ticks, equity_ticks = ticks[: len(ticks) // 2], ticks[len(ticks) // 2 :]
+    assert price_ticks
+    assert price_ticks == equity_ticks
     # two entries (a buy, then a sell) and two exits (a sell, then a buy)
     assert len(re.findall(r'<g class="marker buy entry"[^>]*><path ', page)) == 1
     assert len(re.findall(r'<g class="marker sell entry"[^>]*><path ', page)) == 1
@@ -54,7 +65,12 @@ def test_charts_trades_and_incidents_are_on_the_page(tmp_path: Path) -> None:
     assert "entries halted: breaker: 3 losing trades in a row" in page
     assert 'class="span feed"' in page  # the drop is shaded on the charts
     assert 'class="span halt"' in page
-    assert "last entry # s ago, minimum # s" in page
+    rejected = page[page.index('<table class="kv reasons">') :]
+    rejected = rejected[: rejected.index("</table>")]
+    # Each reason with its count and one example word for word, not a template with #.
+    assert '<td>2</td><td class="l wrap">last entry 5 s ago, minimum 60 s</td>' in rejected
+    assert '<td>1</td><td class="l wrap">insufficient margin</td>' in rejected
+    assert "#" not in rejected
 
 
 def test_every_journal_string_is_escaped(tmp_path: Path) -> None:
@@ -85,14 +101,15 @@ def test_a_session_without_trades_or_bars(tmp_path: Path) -> None:
 
 
 def test_a_long_gap_is_cut_out_of_the_time_axis(tmp_path: Path) -> None:
-    """Two stretches of bars ten days apart: the line breaks, the axis is cut and says so."""
+    """Two stretches of bars ten days apart: the line breaks, the axis is cut and says so.
+    (150 bars each: too many for candles, so the main chart is the close line.)"""
     j = Journal().start(T0)
-    for i in range(30):
+    for i in range(150):
         j.bar(i, str(100 + i), "10000")
-    for i in range(30):
+    for i in range(150):
         j.bar(10 * 1440 + i, str(200 + i), "10000")
-    page = _page(tmp_path, j.end(T0 + 10 * 86_400_000 + 31 * MIN, "10000"))
-    assert "9 d 23 h without data" in page  # bar 29 closes 00:30; the next opens 10 d later
+    page = _page(tmp_path, j.end(T0 + 10 * 86_400_000 + 151 * MIN, "10000"))
+    assert "9 d 21 h without data" in page  # bar 149 closes 02:30; the next opens 10 d later
     path = re.search(r'<path class="price-line" d="([^"]+)"', page)
     assert path is not None
     assert path.group(1).count("M") == 2
@@ -114,3 +131,21 @@ def test_many_trades_keep_a_head_and_a_tail(tmp_path: Path) -> None:
     assert '<td class="l">951</td>' in page
     assert '<td class="l">251</td>' not in page
     assert '<td class="l">950</td>' not in page
+
+
+def test_a_long_run_draws_the_close_line_and_a_candle_close_up(tmp_path: Path) -> None:
+    """A day of bars is a line (a candle would get a pixel); the last 240 bars, with the trade
+    among them, are candles in a close-up."""
+    j = Journal().start(T0)
+    for i in range(1440):
+        j.bar(i, str(100 + i % 7), "10000")
+    j.fill(T0 + 1439 * MIN, "buy", "1", "103", "0", "0", "1")
+    page = _page(tmp_path, j.end(T0 + 1440 * MIN, "10000"))
+    main = page[page.index("<h2>Price</h2>") : page.index("<h2>Close-up</h2>")]
+    closeup = page[page.index("<h2>Close-up</h2>") : page.index("<h2>Equity</h2>")]
+    assert 'class="price-line"' in main
+    assert 'class="candles' not in main
+    assert "the last 240 bars as candles" in closeup
+    bodies = re.findall(r'<path class="candles (?:up|down)" d="([^"]*)"', closeup)
+    assert sum(b.count("z") for b in bodies) == 240
+    assert "buy entry: 1 @ 103" in closeup

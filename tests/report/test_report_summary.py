@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
-from fractions import Fraction
 from pathlib import Path
 
 from tests.report.journalkit import MIN, T0, Journal, run_dir, worked_example
@@ -32,7 +29,8 @@ def test_money_and_trades_match_the_worked_example(tmp_path: Path) -> None:
         "fees": "0.375",  # 0.06 + 0.063 + 0.1248 + 0.1272
         "funding": "-0.2",  # paid < 0: the short received 0.2
         "funding_settlements": 1,
-        "unrealized": "0",  # 0.825 − (1 − 0.375 + 0.2): flat at the end
+        "unrealized": "0",  # flat at the end: no open PnL
+        "unrealized_change": "0",  # 0.825 − (1 − 0.375 + 0.2)
     }
     assert s["trades"] == {
         "count": 2,
@@ -45,6 +43,7 @@ def test_money_and_trades_match_the_worked_example(tmp_path: Path) -> None:
         "best": "4.877",
         "worst": "-4.052",
         "average_held_seconds": "90.000",  # (120 s + 60 s) ÷ 2
+        "open": None,
     }
 
 
@@ -55,20 +54,16 @@ def test_equity_curve_matches_the_worked_example(tmp_path: Path) -> None:
     assert curve["max_drawdown"] == "9.115"  # peak 10009.94 (bar 1) → 10000.825
     assert curve["max_drawdown_pct"] == "0.0911"  # 9.115 ÷ 10009.94 = 0.0910594… %
     assert curve["exposure_pct"] == "50.00"  # bars 1, 2 and 4 of six held a position
-    assert curve["periods_per_year"] == "525600"
+    assert "sharpe" not in curve  # the minute-bar Sharpe is gone: see the ratios tests
 
 
-def test_sharpe_is_the_annualized_mean_over_deviation_of_bar_returns(tmp_path: Path) -> None:
-    equities = ["10000", "10009.94", "10004.94", "10004.877", "10000.9522", "10000.825"]
-    e = [Fraction(x) for x in equities]
-    returns = [b / a - 1 for a, b in itertools.pairwise(e)]
-    assert float(returns[0]) == 0.000994
-    mean = sum(returns) / len(returns)
-    variance = sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)
-    expected = float(mean) / math.sqrt(float(variance)) * math.sqrt(525_600)
-    assert round(expected, 4) == 20.4609
-    sharpe = _summary(tmp_path, worked_example())["equity_curve"]["sharpe"]
-    assert sharpe == "20.4609"
+def test_six_minutes_have_no_sharpe_but_say_why(tmp_path: Path) -> None:
+    ratios = _summary(tmp_path, worked_example())["ratios"]
+    assert ratios["days"] == 1
+    for key in ("sharpe", "sortino", "cagr_pct", "calmar"):
+        assert ratios[key] is None
+        note = ratios[key.removesuffix("_pct") + "_note"]
+        assert note == "n/a: needs 30 days of daily returns, this run has 1"
 
 
 def test_feed_health_rejects_risk_and_strategy(tmp_path: Path) -> None:
@@ -82,8 +77,14 @@ def test_feed_health_rejects_risk_and_strategy(tmp_path: Path) -> None:
     }  # fmt: skip
     assert s["rejects"] == {
         "count": 3,
-        "by_reason": {"last entry # s ago, minimum # s": 2, "insufficient margin": 1},
-    }
+        "by_reason": [
+            {
+                "reason": "last entry # s ago, minimum # s", "count": 2,
+                "example": "last entry 5 s ago, minimum 60 s",
+            },
+            {"reason": "insufficient margin", "count": 1, "example": "insufficient margin"},
+        ],
+    }  # fmt: skip
     assert s["risk"] == {
         "halts": 1, "resumed": 0, "kills": 0, "new_days": 0,
         "halt_reasons": {"breaker: # losing trades in a row": 1},
@@ -128,11 +129,11 @@ def test_a_session_without_trades(tmp_path: Path) -> None:
     assert s["trades"] == {
         "count": 0, "wins": 0, "losses": 0, "win_rate_pct": None, "profit_factor": None,
         "average_win": None, "average_loss": None, "best": None, "worst": None,
-        "average_held_seconds": None,
+        "average_held_seconds": None, "open": None,
     }  # fmt: skip
     assert s["pnl"]["net"] == "0"
     assert s["equity_curve"]["max_drawdown"] == "0"
-    assert s["equity_curve"]["sharpe"] is None  # no variation: undefined, not zero
+    assert s["ratios"]["sharpe"] is None
     assert s["equity_curve"]["exposure_pct"] == "0.00"
 
 
@@ -206,8 +207,9 @@ def test_same_journal_same_bytes(tmp_path: Path) -> None:
 def test_summary_keys_are_in_a_fixed_order(tmp_path: Path) -> None:
     s = _summary(tmp_path, worked_example())
     assert list(s) == [
-        "summary_schema", "journal_schema", "complete", "exit_reason", "journal_error",
-        "malformed_records", "venue", "symbol", "interval", "strategy", "resumed",
-        "model", "first_event", "last_event", "duration_seconds", "records", "pnl", "trades",
-        "equity_curve", "feed", "rejects", "risk", "strategy_errors",
+        "health", "health_reasons", "summary_schema", "journal_schema", "complete",
+        "exit_reason", "journal_error", "malformed_records", "venue", "symbol", "interval",
+        "strategy", "resumed", "model",
+        "first_event", "last_event", "duration_seconds", "records", "pnl", "trades",
+        "equity_curve", "ratios", "daily", "feed", "rejects", "risk", "strategy_errors",
     ]  # fmt: skip

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from trio_paper.codec import MalformedMessage
+from trio_paper.cli import main
 from trio_paper.model import Bar
-from trio_paper.venues.candles import read_candles
+from trio_paper.venues.candles import CandleError, detect_interval, read_candles
 
 D = Decimal
 
@@ -94,8 +95,14 @@ HEAD = "open_time_ms,open,high,low,close,volume\n"
         (HEAD + "0,1,1,1,1,1\n60000.5,1,1,1,1,1\n", 3, "bad time"),
         (HEAD + "60000,1,1,1,1,1\n0,1,1,1,1,1\n", 3, "time goes backwards or repeats at 0"),
         (HEAD + "0,1,1,1,1,1\n0,1,1,1,1,1\n", 3, "time goes backwards or repeats"),
-        (HEAD + "0,1,1,1,x,1\n", 2, "close is not a number: 'x'"),
-        (HEAD + "0,1,1,1,1,NaN\n", 2, "volume is not finite: 'NaN'"),
+        (HEAD + "0,1,1,1,x,1\n", 2, "close: not a decimal number: 'x'"),
+        (HEAD + "0,1,1,1,1,NaN\n", 2, "volume: not a decimal number: 'NaN'"),
+        (HEAD + "0,1,1,1,1,1_000\n", 2, "volume: not a decimal number: '1_000'"),
+        (HEAD + "0,1,1,1,1, 1\n", 2, "volume: not a decimal number: ' 1'"),
+        (HEAD + "0,1,1,1,1,\u0661\n", 2, "volume: not a decimal number"),
+        (HEAD + "0,1,1,1,1.2.3,1\n", 2, "close: not a decimal number: '1.2.3'"),
+        (HEAD + "0,1,1,1,1,1e99\n", 2, "volume: decimal out of range"),
+        (HEAD + "1_000,1,1,1,1,1\n", 2, "bad time (not a whole number of ms: '1_000')"),
         (HEAD + "0,1,1,1.5,1,1\n", 2, "OHLC inconsistent: o=1 h=1 l=1.5 c=1"),
         (HEAD + "0,3,2,1,1,1\n", 2, "OHLC inconsistent: o=3 h=2 l=1 c=1"),
         (HEAD + "0,1,1,1,1,1\n60000,0,0,0,0,0\n", 3, "prices must be > 0: l=0"),
@@ -107,7 +114,102 @@ def test_bad_rows_are_refused_at_their_line(
 ) -> None:
     path = tmp_path / "c.csv"
     path.write_text(text)
-    with pytest.raises(MalformedMessage) as info:
-        list(read_candles(path))
+    with pytest.raises(CandleError) as info:
+        list(read_candles(path, interval_ms=60_000))
     assert info.value.where == f"{path}:{line}"
     assert reason in info.value.reason
+
+
+def _written(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    return path
+
+
+def test_a_read_error_is_a_value_error_naming_the_file() -> None:
+    """The CLI's one ``ValueError`` door takes it: no traceback for a bad file."""
+    assert issubclass(CandleError, ValueError)
+
+
+def test_the_interval_is_the_most_common_step(tmp_path: Path) -> None:
+    """5-minute bars with one 10-minute hole and one 1-hour hole: the spacing is 5 minutes,
+    whatever the first rows say (a hole right at the start)."""
+    times = [0, 600_000, 900_000, 1_200_000, 4_800_000, 5_100_000, 5_400_000]
+    rows = "".join(f"{t},1,1,1,1,1\n" for t in times)
+    path = _written(tmp_path, "c.csv", HEAD + rows)
+    assert detect_interval(path) == 300_000
+    assert {b.interval_ms for b in read_candles(path)} == {300_000}
+
+
+def test_the_real_files_tell_their_interval(shared_data: Path) -> None:
+    candles = shared_data / "candles"
+    assert detect_interval(candles / "binance_usdm_BTCUSDT_1m.csv.gz") == 60_000
+    assert detect_interval(candles / "binance_usdm_BTCUSDT_5m_2025-09_2025-10.csv.gz") == 300_000
+    assert detect_interval(candles / "binance_usdm_BTCUSDT_mark_8h.csv") == 8 * 3_600_000
+
+
+def test_one_row_has_no_interval(tmp_path: Path) -> None:
+    path = _written(tmp_path, "c.csv", HEAD + "0,1,1,1,1,1\n")
+    with pytest.raises(CandleError, match="fewer than two rows"):
+        detect_interval(path)
+
+
+def _refusal(path: Path) -> CandleError:
+    with pytest.raises(CandleError) as info:
+        list(read_candles(path, interval_ms=60_000))
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    assert "is a directory" in str(_refusal(tmp_path))
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    assert "no such file" in str(_refusal(tmp_path / "nope.csv"))
+
+
+def test_a_binary_file_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(HEAD.encode() + b"0,1,1,1,1,1\n" + bytes(range(128, 256)) + b"\n")
+    error = _refusal(path)
+    assert error.where == f"{path}:3"
+    assert "not UTF-8" in error.reason
+
+
+def test_a_file_with_nul_bytes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(HEAD.encode() + b"0,1,1,1\x00,1,1\n")
+    error = _refusal(path)
+    assert (error.where, error.reason) == (f"{path}:2", "low: not a decimal number: '1\\x00'")
+
+
+def test_a_gz_that_is_not_gzip_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv.gz"
+    path.write_text(HEAD + "0,1,1,1,1,1\n")
+    assert "not a readable gzip file" in _refusal(path).reason
+
+
+def test_a_truncated_gz_is_refused_after_its_last_whole_line(tmp_path: Path) -> None:
+    rows = "".join(f"{i * 60_000},1,1,1,1,1\n" for i in range(2000))
+    packed = gzip.compress((HEAD + rows).encode())
+    path = tmp_path / "c.csv.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    error = _refusal(path)
+    assert "truncated" in error.reason
+    line = int(error.where.rpartition(":")[2])
+    assert 2 < line < 2002
+
+
+def test_a_hole_in_a_candle_replay_is_a_counted_gap(tmp_path: Path) -> None:
+    """Two 1-minute bars 626 days apart: one gap of 626 × 1440 − 1 missing bars, journaled as a
+    feed gap and counted in the summary (it said ``gaps 0``)."""
+    late = 626 * 86_400_000
+    path = _written(tmp_path, "c.csv", HEAD + f"0,1,1,1,1,1\n60000,1,1,1,1,1\n{late},1,1,1,1,1\n")
+    assert main(["--home", str(tmp_path), "replay", "--file", str(path), "--run-id", "r"]) == 0
+    summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
+    assert summary["feed"]["gaps"] == 1
+    assert summary["feed"]["gap_bars"] == 626 * 1440 - 2
+    assert summary["feed"]["missing"] == 626 * 1440 - 2
+    assert summary["health"] == "degraded"
+    assert summary["health_reasons"] == [f"1 gap: {626 * 1440 - 2:,} bars missing"]

@@ -54,7 +54,7 @@ def account_status(home: Path) -> dict[str, Any]:
                        "interval_s": config.session.checkpoint_interval_s},
         "account": {
             "cash": account.cash, "equity": broker.equity(), "realized": account.realized,
-            "fees": account.fees, "funding": account.funding, "trades": account.trades,
+            "fees": account.fees, "funding": account.funding, "trades": broker.closed_trades(),
         },
         "position": {
             "qty": position.qty, "entry": position.entry if position.qty else None,
@@ -113,7 +113,8 @@ def _text(status: dict[str, Any]) -> str:
         f"cash         {_money(a['cash'])} USDT",
         f"equity       {_money(a['equity'])} USDT",
         f"realized     {_money(a['realized'])}  fees {_money(a['fees'])}"
-        f"  funding {_money(a['funding'])}  trades {a['trades']}",
+        f"  funding {_money(a['funding'])}  trades {a['trades']} closed"
+        + (" + 1 open" if p["qty"] else ""),
         f"position     {side}" + (
             f" {abs(p['qty'])} @ {_money(p['entry'])}, stop {_money(p['stop'])},"
             f" target {_money(p['target'])}, liquidation {_money(p['liquidation'])},"

@@ -124,6 +124,11 @@ class Broker:
     def equity(self) -> Decimal:
         return self.state.account.cash + self.unrealized()
 
+    def closed_trades(self) -> int:
+        """Round trips closed by the account: an entry to the exit that flattens it. (The
+        account numbers a trade when it opens, so an open position is not one yet.)"""
+        return self.state.account.trades - (1 if self.state.position.qty else 0)
+
     def available(self) -> Decimal:
         """Equity not tied up as margin of the position or of working entry orders."""
         s = self.state

@@ -128,8 +128,9 @@ class Engine:
         self.state.ended = True
         self._emit(
             RecordType.SESSION_END, reason=reason, cash=a.cash, equity=self.broker.equity(),
-            position=self.broker.position.qty, trades=a.trades, realized=a.realized, fees=a.fees,
-            funding=a.funding, working_orders=len(self.state.broker.orders), feed=feed,
+            position=self.broker.position.qty, trades=self.broker.closed_trades(),
+            realized=a.realized, fees=a.fees, funding=a.funding,
+            working_orders=len(self.state.broker.orders), feed=feed,
         )  # fmt: skip
 
     def feed_event(self, t: int, event: str, **fields: Any) -> None:

@@ -22,12 +22,15 @@ def _card(
 def cards(summary: dict[str, Any]) -> str:
     """All the cards, from the ``summary.json`` object."""
     p, t, c, f = summary["pnl"], summary["trades"], summary["equity_curve"], summary["feed"]
+    r = summary["ratios"]
     fees, funding = negated(p["fees"]), negated(p["funding"])  # as cash flows: paid < 0
     cards = [
         _card(
             "Net PnL", _headline_money(p["net"]),
             f"gross {money(p['gross'], signed=True)} · open {money(p['unrealized'], signed=True)}",
-            tone(p["net"]), "ending equity − starting equity", "USDT",
+            tone(p["net"]),
+            "ending equity − starting equity; open = PnL of the position still open at the end",
+            "USDT",
         ),
         _card(
             "Return", pct(p["return_pct"], signed=True),
@@ -49,8 +52,15 @@ def cards(summary: dict[str, Any]) -> str:
             "neg" if to_decimal(c["max_drawdown"]) else "",
         ),
         _card(
-            "Sharpe", number(c["sharpe"], 2), f"bar returns × √{number(c['periods_per_year'], 0)}",
-            hint="mean ÷ standard deviation of bar-to-bar equity returns, annualized",
+            "Sharpe", _ratio(r["sharpe"]),
+            r["sharpe_note"] or f"daily, × √365 · Sortino {_ratio(r['sortino'])}",
+            hint="mean ÷ standard deviation of daily returns × √365; Sortino divides by the "
+            "downside deviation. Not computed on fewer than 30 days: on minutes it is noise",
+        ),
+        _card(
+            "CAGR", _ratio_pct(r["cagr_pct"]),
+            r["cagr_note"] or f"Calmar {_ratio(r['calmar'])}",
+            hint="compound annual growth rate; Calmar = CAGR ÷ max drawdown %",
         ),
         _card("Exposure", pct(c["exposure_pct"], 1), f"of {number(c['bars'], 0)} bars in a trade"),
         _card(
@@ -60,7 +70,7 @@ def cards(summary: dict[str, Any]) -> str:
             "Funding", _headline_money(funding), f"{p['funding_settlements']} settlement(s)",
             tone(funding), "paid < 0, received > 0", "USDT",
         ),
-        _feed_card(f),
+        _feed_card(f, summary["health"], summary["health_reasons"]),
         _risk_card(summary),
     ]  # fmt: skip
     return f'<section class="cards">{"".join(cards)}</section>'
@@ -78,15 +88,31 @@ def _profit_factor(trades: dict[str, Any]) -> str:
     return "∞" if trades["wins"] else DASH
 
 
-def _feed_card(f: dict[str, Any]) -> str:
+def _ratio(value: Any) -> str:
+    return "n/a" if value is None else number(value, 2)
+
+
+def _ratio_pct(value: Any) -> str:
+    return "n/a" if value is None else pct(value, 1, signed=True)
+
+
+def _feed_card(f: dict[str, Any], health: str, reasons: list[str]) -> str:
     problems = [
         (f["reconnects"], "reconnect"), (f["stale_events"], "stall"),
         (f["bad_frames"] or 0, "bad frame"), (f["missing"] or 0, "missing bar"),
         (f["gaps"], "gap"), (f["quote_stale_events"], "quote wait"),
     ]  # fmt: skip
     found = [(n, what) for n, what in problems if n]
+    if health == "no data":
+        return _card("Feed", "no data", "; ".join(reasons), "words neg")
     if not f["connects"] and not f["frames"]:
-        return _card("Feed", "none", "bars read from a file")
+        gaps = f"{f['gaps']} gap{'s' * (f['gaps'] != 1)} ({number(f['gap_bars'], 0)} bars)"
+        return _card(
+            "Feed",
+            "bars from a file",
+            gaps if f["gaps"] else "no gap",
+            "words warn" if found else "words",
+        )
     headline = "clean" if not found else f"{found[0][0]} {found[0][1]}{'s' * (found[0][0] != 1)}"
     frames = DASH if f["frames"] is None else number(f["frames"], 0)
     sub = f"{frames} frames · down {number(f['down_seconds'], 0)} s"

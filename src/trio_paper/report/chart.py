@@ -16,6 +16,7 @@ import attrs
 from ..times import DAY_MS, HOUR_MS, MINUTE_MS
 from .digest import Span
 from .formats import duration, esc, price, utc
+from .ohlc import MAX_CANDLES, Candle, Candles
 from .series import Downsampled, Marker, Point, TimeAxis
 
 PRICE_COLOR = "#2563eb"
@@ -27,7 +28,11 @@ FEED_DOWN_COLOR = "#64748b"
 HALT_COLOR = "#f59e0b"
 SPAN_COLORS = {"feed": (FEED_DOWN_COLOR, "0.18"), "halt": (HALT_COLOR, "0.13")}
 TEXT_COLOR = "#6b7280"
+CANDLE_COLOR = "#475569"
+"""Candles are slate (up hollow, down filled): the green and red are the trades'."""
 WIDTH = 1200
+CROWDED = 150
+"""More markers than this are drawn under the price, and smaller."""
 
 TIME_STEPS = (
     MINUTE_MS, 2 * MINUTE_MS, 5 * MINUTE_MS, 10 * MINUTE_MS, 15 * MINUTE_MS, 30 * MINUTE_MS,
@@ -265,6 +270,30 @@ class Chart:
             f' y="{_f(fr.py(y) - 5)}" fill="{TEXT_COLOR}" text-anchor="end">{esc(label)}</text>'
         )
 
+    def candles(self, candles: Sequence[Candle], width_ms: int, step_ms: int) -> None:
+        """Candlesticks: a wick from high to low, a body from open to close; an up candle is
+        hollow, a down candle filled. ``width_ms`` is a candle's span, ``step_ms`` a bar's."""
+        fr = self.frame
+        span = fr.px(fr.x0 + width_ms) - fr.px(fr.x0)
+        body = max(1.0, min(span * 0.7, 16.0))
+        wicks: list[str] = []
+        shapes: dict[bool, list[str]] = {True: [], False: []}
+        for c in candles:
+            cx = fr.px(c.x - step_ms + width_ms / 2)
+            yo, yc = fr.py(c.open), fr.py(c.close)
+            top, height = min(yo, yc), max(abs(yc - yo), 1.0)
+            wicks.append(f"M{_f(cx)} {_f(fr.py(c.high))}V{_f(fr.py(c.low))}")
+            shapes[c.close >= c.open].append(
+                f"M{_f(cx - body / 2)} {_f(top)}h{_f(body)}v{_f(height)}h-{_f(body)}z"
+            )
+        self.parts.append(
+            f'<path class="wicks" d="{"".join(wicks)}" stroke="{CANDLE_COLOR}" stroke-width="1"/>'
+            f'<path class="candles up" d="{"".join(shapes[True])}" fill="#ffffff" '
+            f'stroke="{CANDLE_COLOR}" stroke-width="1"/>'
+            f'<path class="candles down" d="{"".join(shapes[False])}" fill="{CANDLE_COLOR}" '
+            f'stroke="{CANDLE_COLOR}" stroke-width="1"/>'
+        )
+
     def markers(self, markers: Iterable[Marker]) -> None:
         """Entries are filled triangles whose tip touches the fill price: a buy's below it
         pointing up, a sell's above it pointing down. Exits are rings on the price, coloured
@@ -272,7 +301,7 @@ class Chart:
         fr = self.frame
         markers = list(markers)
         # Crowded charts get smaller marks: size is the half-width of a triangle.
-        size = 6.0 if len(markers) <= 150 else 4.5 if len(markers) <= 400 else 3.5
+        size = 6.0 if len(markers) <= CROWDED else 4.5 if len(markers) <= 400 else 3.5
         r, h, w = _f(size * 0.75), _f(size * 1.85), _f(size * 2)
         ring = f"m-{r} 0a{r} {r} 0 1 0 {_f(size * 1.5)} 0a{r} {r} 0 1 0 -{_f(size * 1.5)} 0"
         groups: dict[tuple[str, str], list[str]] = {}
@@ -333,29 +362,57 @@ def empty_chart(height: int, message: str) -> str:
     )
 
 
+def draws_candles(candles: Candles | None) -> bool:
+    """Candlesticks when there is room for them (a short run), the close line otherwise."""
+    return candles is not None and 0 < len(candles.buckets) <= MAX_CANDLES
+
+
 def price_chart(
-    axis: TimeAxis, series: Downsampled, markers: Sequence[Marker], spans: Sequence[Span]
+    axis: TimeAxis,
+    series: Downsampled,
+    markers: Sequence[Marker],
+    spans: Sequence[Span],
+    candles: Candles | None = None,
+    title: str = "Price",
 ) -> str:
     y_range = series.y_range()
     if y_range is None or axis.first is None or axis.last is None:
         return empty_chart(200, "No bars in this session")
     lo, hi = y_range
+    as_candles = candles is not None and draws_candles(candles)
+    if candles is not None and as_candles:
+        lo, hi = candles.y_range() or y_range
     for m in markers:
         lo, hi = min(lo, m.y), max(hi, m.y)
     y0, y1 = padded(lo, hi, 0.06)
-    frame = Frame(420, axis.x(axis.first), axis.x(axis.last), y0, y1)
-    chart = Chart(frame, "Price (close of each bar) with entries and exits")
+    x0 = axis.x(axis.first) - (candles.base if candles is not None and as_candles else 0)
+    frame = Frame(420, x0, axis.x(axis.last), y0, y1)
+    what = "candles" if as_candles else "close of each bar"
+    chart = Chart(frame, f"{title} ({what}) with entries and exits")
     chart.spans(axis, spans)
     chart.grid(axis, "USDT", 6)
     chart.cuts(axis, labelled=True)
-    chart.line(series.runs(), PRICE_COLOR, "price-line", area=False)
-    chart.markers(markers)
+    crowded = len(markers) > CROWDED
+    if crowded:  # the price stays on top: hundreds of merged markers would hide it
+        chart.markers(markers)
+    if candles is not None and as_candles:
+        chart.candles(candles.all(), candles.width, candles.base)
+    else:
+        chart.line(series.runs(), PRICE_COLOR, "price-line", area=False)
+    if not crowded:
+        chart.markers(markers)
     return chart.svg()
 
 
 def equity_chart(
-    axis: TimeAxis, series: Downsampled, start: float | None, spans: Sequence[Span]
+    axis: TimeAxis,
+    series: Downsampled,
+    start: float | None,
+    spans: Sequence[Span],
+    lead_ms: int = 0,
 ) -> str:
+    """The equity curve; ``lead_ms`` widens the time axis to the left as the price chart's is
+    for its first candle, so that the two charts line up."""
     y_range = series.y_range()
     if y_range is None or axis.first is None or axis.last is None:
         return empty_chart(160, "No equity curve: no bars in this session")
@@ -363,7 +420,7 @@ def equity_chart(
     if start is not None:
         lo, hi = min(lo, start), max(hi, start)
     y0, y1 = padded(lo, hi, 0.08)
-    frame = Frame(260, axis.x(axis.first), axis.x(axis.last), y0, y1)
+    frame = Frame(260, axis.x(axis.first) - lead_ms, axis.x(axis.last), y0, y1)
     chart = Chart(frame, "Equity at the close of each bar")
     chart.spans(axis, spans)
     chart.grid(axis, "USDT", 4)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from contextlib import suppress
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -18,12 +18,16 @@ import attrs
 from ..codec import MalformedMessage
 from ..store.journal import read_journal
 from ..times import DAY_MS
-from .metrics import Metrics, Record
+from .metrics import CONTEXT, Metrics, Record
+from .ohlc import MAX_CANDLES, Candles, LastBars
 from .series import Downsampled, Markers, TimeAxis
 
 TAIL = 50
 TRADES_HEAD = 250
 TRADES_TAIL = 250
+MARKERS = 240
+"""Fill markers on the main chart: merged per spot beyond that, so 5,000 trades stay legible."""
+CLOSEUP_BARS = 240
 INCIDENTS = 100
 SPANS = 500
 ZERO = Decimal(0)
@@ -47,6 +51,7 @@ class TradeRow:
     net: str
     reason: str
     held_ms: int
+    open: bool = False  # the position still open at the end (its PnL is the open PnL)
 
 
 @attrs.frozen
@@ -98,6 +103,8 @@ class Digest:
         self.price: Downsampled | None = None
         self.equity: Downsampled | None = None
         self.markers: Markers | None = None
+        self.candles: Candles | None = None
+        self.last_bars = LastBars(CLOSEUP_BARS)
         self.trades = Bounded[TradeRow](TRADES_HEAD, TRADES_TAIL)
         self.incidents = Bounded[Incident](INCIDENTS, 0)
         self.spans = Bounded[Span](SPANS, 0)
@@ -106,6 +113,7 @@ class Digest:
         self.position = ZERO
         self.trade_side = ""
         self.trade_size = ZERO
+        self.last_close: str | None = None
 
     def read(self, path: Path) -> Digest:
         """Digest the journal at ``path``; an unreadable line ends it, noted as an error."""
@@ -129,11 +137,16 @@ class Digest:
         return [*self.spans.head, *still_open]
 
     def add_all(self, records: Iterable[Record]) -> None:
-        for record in records:
-            self.add(record)
+        with localcontext(CONTEXT):  # once for the journal: per record it costs a tenth
+            for record in records:
+                self._add(record)
 
     def add(self, record: Record) -> None:
-        self.metrics.add(record)
+        with localcontext(CONTEXT):
+            self._add(record)
+
+    def _add(self, record: Record) -> None:
+        self.metrics.add_in_context(record)
         self.tail.append(record)
         with suppress(KeyError, TypeError, ValueError, InvalidOperation):
             self._chart(record)  # a record it cannot read is counted by the metrics
@@ -143,7 +156,8 @@ class Digest:
             step = self.metrics.interval_ms
             self.axis = TimeAxis(step, max(DAY_MS, 60 * step))
             self.price, self.equity = Downsampled(step), Downsampled(step)
-            self.markers = Markers(step)
+            self.markers = Markers(step, limit=MARKERS)
+            self.candles = Candles(step)
         return self.axis, self.price, self.equity, self.markers
 
     def _chart(self, r: Record) -> None:
@@ -155,8 +169,22 @@ class Digest:
             t = r["open_time"] + self.metrics.interval_ms
             cut = axis.advance(t)
             x = axis.x(t)
-            price.add(x, float(r["close"]), new_segment=cut)
+            close = float(r["close"])
+            price.add(x, close, new_segment=cut)
             equity.add(x, float(r["equity"]), new_segment=cut)
+            o, h, lo = float(r["open"]), float(r["high"]), float(r["low"])
+            self.last_bars.add(t, o, h, lo, close)
+            candles = self.candles
+            if candles is not None:
+                candles.add(x, o, h, lo, close, new_segment=cut)
+                if len(candles.buckets) > MAX_CANDLES:
+                    self.candles = None  # too many to draw: the chart is the close line
+            self.last_close = str(r["close"])
+        elif kind == "session_end" and self.axis is not None and self.equity is not None:
+            # The curve ends where the summary's does (the drawdown card's final equity).
+            t = r["ts"]
+            cut = self.axis.advance(t)
+            self.equity.add(self.axis.x(t), float(r["equity"]), new_segment=cut)
         elif kind == "fill":
             self._fill(r)
         elif kind == "exit":
@@ -179,6 +207,7 @@ class Digest:
         axis, _, _, markers = self._ensure_series()
         t = r["ts"]
         markers.add(axis.x(t), t, str(r["price"]), str(r["side"]), role, str(r["qty"]))
+        self.last_bars.fill(t, str(r["price"]), str(r["side"]), role, str(r["qty"]))
 
     def _exit(self, r: Record) -> None:
         row = TradeRow(

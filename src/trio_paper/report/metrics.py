@@ -13,9 +13,10 @@ from typing import Any
 
 from ..fidelity import LIVE_MODEL
 from ..times import INTERVAL_MS, MINUTE_MS, ms_to_iso
+from .daily import Days, ratios
+from .health import verdict
 
-SUMMARY_SCHEMA = 1
-MINUTES_PER_YEAR = 525_600
+SUMMARY_SCHEMA = 2
 CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
 """Every summary number is computed in this context, whatever the caller's is."""
 MAX_REASONS = 1000
@@ -25,6 +26,8 @@ HUNDRED = Decimal(100)
 Record = dict[str, Any]
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_HISTORY_INTENTS = re.compile(r"(\d+) entries asked for on history bars")
+"""One ``reject`` record stands for that many refused entries (the engine sums a backfill's)."""
 
 FEED_COUNTS = (
     "frames", "bad_frames", "unknown_keys", "other_symbols", "backfilled_bars", "late",
@@ -84,9 +87,7 @@ class Metrics:
         self.bars = 0
         self.bars_in_position = 0
         self.bar_equity: Decimal | None = None
-        self.returns = 0
-        self.sum_r = ZERO
-        self.sum_r2 = ZERO
+        self.days = Days()
         # money
         self.gross = ZERO
         self.fees = ZERO
@@ -101,6 +102,13 @@ class Metrics:
         self.best: Decimal | None = None
         self.worst: Decimal | None = None
         self.held_ms = 0
+        # the position, for the open trade at the end
+        self.cash: Decimal | None = None
+        self.position = ZERO
+        self.open_entry: Decimal | None = None
+        self.open_since: int | None = None
+        self.open_fees = ZERO
+        self.open_funding = ZERO
         # feed
         self.feed = Counter[str]()
         self.down_ms = 0
@@ -110,6 +118,7 @@ class Metrics:
         self.gap_bars = 0
         # rejects, risk, strategy
         self.rejects = Counter[str]()
+        self.reject_examples: dict[str, str] = {}
         self.risk = Counter[str]()
         self.halt_reasons = Counter[str]()
         self.strategy_errors = 0
@@ -120,12 +129,17 @@ class Metrics:
 
     def add(self, record: Record) -> None:
         """Account for one record; one the summary cannot read is counted, not fatal."""
-        self.records += 1
         with localcontext(CONTEXT):
-            try:
-                self._add(record)
-            except (KeyError, TypeError, ValueError, ArithmeticError):
-                self.malformed += 1
+            self.add_in_context(record)
+
+    def add_in_context(self, record: Record) -> None:
+        """``add``, for a caller that already holds ``CONTEXT`` (one context for a whole
+        journal, not one per record)."""
+        self.records += 1
+        try:
+            self._add(record)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            self.malformed += 1
 
     def in_session(self, record: Record) -> bool:
         """A bar that closed after the session started (not part of a warm-up backfill)."""
@@ -144,21 +158,30 @@ class Metrics:
         kind = r["type"]
         if kind == "bar":
             if self.in_session(r):
-                self._bar(Decimal(r["equity"]), Decimal(r["position"]))
+                self._bar(r["open_time"] + self.interval_ms, Decimal(r["equity"]))
+                self.bars_in_position += Decimal(r["position"]) != 0
         elif kind == "fill":
             self.gross += Decimal(r["pnl"])
             self.fees += Decimal(r["fee"])
+            self._position(ts, Decimal(r["position"]), Decimal(r["qty"]), Decimal(r["price"]))
+            self.open_fees += Decimal(r["fee"])
+            self.cash = Decimal(r["cash"])
         elif kind == "exit":
             self._exit(Decimal(r["net"]), r["held_ms"])
+            self.days.trade(ts)
         elif kind == "fee":
             self.fees += Decimal(r["amount"])
+            self.open_fees += Decimal(r["amount"])
+            self.cash = None if self.cash is None else self.cash - Decimal(r["amount"])
         elif kind == "funding":
             self.funding -= Decimal(r["amount"])
+            self.open_funding -= Decimal(r["amount"])
             self.settlements += 1
+            self.cash = None if self.cash is None else self.cash + Decimal(r["amount"])
         elif kind == "feed":
             self._feed(ts, r)
         elif kind == "reject":
-            self._count(self.rejects, reason_group(str(r["reason"])))
+            self._reject(str(r["reason"]))
         elif kind == "risk":
             self.risk[r["event"]] += 1
             if r["event"] == "halt":
@@ -173,22 +196,31 @@ class Metrics:
             self.interval_ms = INTERVAL_MS.get(r["interval"], MINUTE_MS)
             self.starting_equity = Decimal(r["equity"])
             self._point(self.starting_equity)
+            self.cash = Decimal(r["cash"])
+            self.position = Decimal(r["position"])
+            if self.position:  # opened in an earlier session: its entry is not in this journal
+                self.open_since = ts
         elif kind == "session_end":
             self.end = r
+            self.cash = Decimal(r["cash"])
             self._point(Decimal(r["equity"]))
 
-    def _bar(self, equity: Decimal, position: Decimal) -> None:
+    def _bar(self, close_time: int, equity: Decimal) -> None:
         self.bars += 1
-        if position:
-            self.bars_in_position += 1
-        previous = self.bar_equity
-        if previous:
-            r = equity / previous - 1
-            self.returns += 1
-            self.sum_r += r
-            self.sum_r2 += r * r
         self.bar_equity = equity
+        self.days.bar(close_time, equity)
         self._point(equity)
+
+    def _position(self, ts: int, after: Decimal, qty: Decimal, price: Decimal) -> None:
+        """Follow the position through a fill: the entry price and time of the open trade."""
+        before, self.position = self.position, after
+        if not before:
+            self.open_entry, self.open_since = price, ts
+            self.open_fees = self.open_funding = ZERO
+        elif abs(after) > abs(before) and self.open_entry is not None:
+            self.open_entry = (abs(before) * self.open_entry + qty * price) / abs(after)
+        if not after:
+            self.open_entry = self.open_since = None
 
     def _point(self, equity: Decimal) -> None:
         """One point of the equity curve: track the peak and the deepest fall from it."""
@@ -198,9 +230,10 @@ class Metrics:
         self.curve_points += 1
         if self.peak is None or equity > self.peak:
             self.peak = equity
+            return  # a new peak: no fall
         fall = self.peak - equity
         self.max_drawdown = max(self.max_drawdown, fall)
-        if self.peak > 0 and fall / self.peak * HUNDRED > self.max_drawdown_pct:
+        if fall and self.peak > 0 and fall / self.peak * HUNDRED > self.max_drawdown_pct:
             self.max_drawdown_pct = fall / self.peak * HUNDRED
 
     def _exit(self, net: Decimal, held_ms: int) -> None:
@@ -221,7 +254,12 @@ class Metrics:
         if event in ("disconnected", "stale") and self.down_since is None:
             self.down_since = ts
         elif event == "recovered":
-            self.down_ms += r["down_ms"]
+            # The engine measures from the first drop, which may be in an earlier session (its
+            # state lives on): count only the part of the outage inside this one.
+            since = self.down_since
+            if since is None:
+                since = self.start["ts"] if self.start is not None else ts - r["down_ms"]
+            self.down_ms += max(0, min(r["down_ms"], ts - since))
             self.down_since = None
         elif event == "quote_stale" and self.quote_stale_since is None:
             self.quote_stale_since = ts
@@ -230,6 +268,14 @@ class Metrics:
             self.quote_stale_since = None
         elif event == "gap":
             self.gap_bars += r["bars"]
+
+    def _reject(self, reason: str) -> None:
+        group = reason_group(reason)
+        if group not in self.rejects and len(self.rejects) >= MAX_REASONS:
+            group = "(other reasons)"
+        many = _HISTORY_INTENTS.match(reason)
+        self.rejects[group] += int(many.group(1)) if many else 1
+        self.reject_examples.setdefault(group, reason)
 
     @staticmethod
     def _count(counter: Counter[str], key: str) -> None:
@@ -247,7 +293,7 @@ class Metrics:
     def _summary(self) -> dict[str, Any]:
         start, end = self.start, self.end
         first, last = self.first_ts or 0, self.last_ts
-        return {
+        summary = {
             "summary_schema": SUMMARY_SCHEMA,
             "journal_schema": start.get("schema") if start else None,
             "complete": end is not None and self.journal_error is None,
@@ -267,8 +313,21 @@ class Metrics:
             "pnl": self._pnl(),
             "trades": self._trades(),
             "equity_curve": self._curve(),
+            "ratios": ratios(
+                self.days.returns(self.starting_equity),
+                self.starting_equity,
+                self.equity,
+                self.max_drawdown_pct,
+            ),
+            "daily": self.days.rows(self.starting_equity),
             "feed": self._feed_health(),
-            "rejects": {"count": self.rejects.total(), "by_reason": _by_count(self.rejects)},
+            "rejects": {
+                "count": self.rejects.total(),
+                "by_reason": [
+                    {"reason": group, "count": n, "example": self.reject_examples[group]}
+                    for group, n in _by_count(self.rejects).items()
+                ],
+            },
             "risk": {
                 "halts": self.risk["halt"],
                 "resumed": self.risk["resumed"],
@@ -282,11 +341,14 @@ class Metrics:
                 "first": self.first_strategy_error,
             },
         }
+        health, reasons = verdict(summary, self.bars)
+        return {"health": health, "health_reasons": reasons, **summary}
 
     def _pnl(self) -> dict[str, Any]:
         start, final = self.starting_equity, self.equity
         net = final - start if start is not None and final is not None else None
-        unrealized = net - (self.gross - self.fees - self.funding) if net is not None else None
+        open_pnl = self.open_pnl()
+        change = net - (self.gross - self.fees - self.funding) if net is not None else None
         return_pct = _ratio(net * HUNDRED, start) if net is not None and start else None
         return {
             "starting_equity": decimal_text(start) if start is not None else None,
@@ -297,8 +359,17 @@ class Metrics:
             "fees": decimal_text(self.fees),
             "funding": decimal_text(self.funding),
             "funding_settlements": self.settlements,
-            "unrealized": decimal_text(unrealized) if unrealized is not None else None,
+            "unrealized": decimal_text(open_pnl) if open_pnl is not None else None,
+            "unrealized_change": decimal_text(change) if change is not None else None,
         }
+
+    def open_pnl(self) -> Decimal | None:
+        """The open position's PnL at the end: ending equity − cash (0 when flat)."""
+        if not self.position:
+            return ZERO
+        if self.equity is None or self.cash is None:
+            return None
+        return self.equity - self.cash
 
     def _trades(self) -> dict[str, Any]:
         n = self.trades
@@ -313,10 +384,25 @@ class Metrics:
             "best": decimal_text(self.best) if self.best is not None else None,
             "worst": decimal_text(self.worst) if self.worst is not None else None,
             "average_held_seconds": _rounded(_ratio(Decimal(self.held_ms), Decimal(n * 1000)), 3),
+            "open": self._open_trade(),
+        }
+
+    def _open_trade(self) -> dict[str, Any] | None:
+        """The position still open at the end: not a trade yet (not counted), shown apart."""
+        if not self.position:
+            return None
+        pnl = self.open_pnl()
+        return {
+            "side": "long" if self.position > 0 else "short",
+            "size": decimal_text(abs(self.position)),
+            "entry": _entry_text(self.open_entry),
+            "opened": ms_to_iso(self.open_since) if self.open_since is not None else None,
+            "pnl": decimal_text(pnl) if pnl is not None else None,
+            "fees": decimal_text(self.open_fees),
+            "funding": decimal_text(self.open_funding),
         }
 
     def _curve(self) -> dict[str, Any]:
-        periods = Decimal(MINUTES_PER_YEAR * MINUTE_MS) / Decimal(self.interval_ms)
         return {
             "bars": self.bars,
             "points": self.curve_points,
@@ -325,20 +411,7 @@ class Metrics:
             "exposure_pct": _rounded(
                 _ratio(Decimal(self.bars_in_position) * HUNDRED, Decimal(self.bars)), 2
             ),
-            "sharpe": _rounded(self._sharpe(periods), 4),
-            "periods_per_year": decimal_text(periods),
         }
-
-    def _sharpe(self, periods: Decimal) -> Decimal | None:
-        """Mean over sample standard deviation of the bar returns, × √(bars per year)."""
-        n = self.returns
-        if n < 2:
-            return None
-        mean = self.sum_r / n
-        variance = (self.sum_r2 - self.sum_r * mean) / (n - 1)
-        if variance <= 0:
-            return None
-        return mean / variance.sqrt() * periods.sqrt()
 
     def _feed_health(self) -> dict[str, Any]:
         counted = (self.end or {}).get("feed") or {}
@@ -363,3 +436,10 @@ class Metrics:
 
 def _by_count(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _entry_text(entry: Decimal | None) -> str | None:
+    """An average entry price: at most 8 places, no trailing zeros (``"99388.6"``)."""
+    if entry is None:
+        return None
+    return decimal_text(entry.quantize(Decimal("1e-8"), context=CONTEXT))

@@ -14,17 +14,21 @@ from typing import Any
 from .cards import cards
 from .chart import (
     BUY_COLOR,
+    CANDLE_COLOR,
     EQUITY_COLOR,
     FEED_DOWN_COLOR,
     HALT_COLOR,
     PRICE_COLOR,
     SELL_COLOR,
+    draws_candles,
     equity_chart,
     price_chart,
 )
+from .closeup import closeup_chart
 from .digest import Digest
 from .formats import DASH, duration, esc, to_decimal, utc
 from .tables import (
+    daily_table,
     feed_table,
     incidents_table,
     journal_tail,
@@ -50,7 +54,8 @@ def render_page(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any
             _banner(summary),
             cards(summary),
             _charts(summary, digest),
-            trades_table(digest),
+            trades_table(summary, digest),
+            daily_table(summary),
             '<div class="columns">',
             feed_table(summary),
             rejects_and_risk(summary),
@@ -86,12 +91,16 @@ def _strategy(summary: dict[str, Any]) -> str:
 
 
 def _header(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any]) -> str:
-    complete = summary["complete"]
+    health, reasons = summary["health"], summary["health_reasons"]
+    css = {"ok": "ok", "degraded": "warn"}.get(health, "bad")
+    why = "; ".join(reasons) if reasons else "clean feed, session finished"
     status = (
-        '<span class="status ok">complete</span>'
-        if complete
-        else '<span class="status bad">incomplete</span>'
+        f'<span class="status {css}" title="run health">{esc(health)}</span>'
+        f'<span class="why">{esc(why)}</span>'
     )
+    if not summary["complete"]:
+        status += '<span class="status bad">incomplete</span>'
+
     kind = manifest.get("kind")
     source = manifest.get("input")
     origin = f"{kind} of {PurePath(str(source)).name}" if kind and source else (kind or "")
@@ -168,14 +177,24 @@ def _charts(summary: dict[str, Any], digest: Digest) -> str:
         f"<span>{_legend_icon(ring, '#fff', BUY_COLOR)}exit by a buy</span>",
     ]
     axis, prices, equity, markers = digest.axis, digest.price, digest.equity, digest.markers
+    closeup = None
     if axis is None or prices is None or equity is None or markers is None:
         price_svg = '<p class="none">No bars in this session.</p>'
-        equity_svg = ""
+        equity_svg = '<p class="none">No equity curve: no bars in this session.</p>'
     else:
         spans = digest.closed_spans()
-        price_svg = price_chart(axis, prices, markers.all(), spans)
+        price_svg = price_chart(axis, prices, markers.all(), spans, digest.candles)
+        if draws_candles(digest.candles):
+            legend[0] = (
+                f'<span><i class="candle" style="border-color:{CANDLE_COLOR}"></i>up '
+                f'<i class="candle" style="background:{CANDLE_COLOR};border-color:{CANDLE_COLOR}">'
+                "</i>down candle</span>"
+            )
         start = to_decimal(summary["pnl"]["starting_equity"])
-        equity_svg = equity_chart(axis, equity, float(start) if start is not None else None, spans)
+        lead = digest.candles.base if digest.candles and draws_candles(digest.candles) else 0
+        start_y = float(start) if start is not None else None
+        equity_svg = equity_chart(axis, equity, start_y, spans, lead)
+        closeup = closeup_chart(digest.last_bars, digest.metrics.interval_ms, spans)
         kinds = {span.kind for span in spans}
         if "feed" in kinds:
             legend.append(_span_legend(FEED_DOWN_COLOR, "feed down"))
@@ -185,7 +204,15 @@ def _charts(summary: dict[str, Any], digest: Digest) -> str:
         '<section class="panel"><div class="head"><h2>Price</h2>'
         f'<div class="legend">{"".join(legend)}</div><div class="note right">time in UTC</div>'
         f"</div>{price_svg}</section>"
-        '<section class="panel"><div class="head"><h2>Equity</h2><div class="legend"><span>'
+        + (
+            '<section class="panel"><div class="head"><h2>Close-up</h2><div class="note">the '
+            f"last {len(digest.last_bars.bars)} bars as candles (up hollow, down filled) with "
+            f'their trades</div><div class="note right">time in UTC</div></div>{closeup}'
+            "</section>"
+            if closeup
+            else ""
+        )
+        + '<section class="panel"><div class="head"><h2>Equity</h2><div class="legend"><span>'
         f'<i class="swatch" style="background:{EQUITY_COLOR}"></i>equity at each bar close'
         '</span></div><div class="note right">USDT · time in UTC</div></div>'
         f"{equity_svg}</section>"

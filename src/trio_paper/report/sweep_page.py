@@ -19,7 +19,7 @@ from .page import _CSS
 METRIC_LABELS = {
     "trades": "trades", "win_rate_pct": "win %", "net_pnl_usdt": "net PnL", "return_pct":
     "return %", "fees_usdt": "fees", "funding_usdt": "funding", "max_drawdown_pct": "max DD %",
-    "sharpe": "Sharpe", "health": "health",
+    "sharpe": "Sharpe", "sortino": "Sortino", "health": "health",
 }  # fmt: skip
 LOWER_IS_BETTER = {"max_drawdown_pct"}
 

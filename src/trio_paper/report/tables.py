@@ -9,14 +9,27 @@ from typing import Any
 from ..codec import dumps
 from ..times import ms_to_iso
 from .digest import Digest, TradeRow
-from .formats import DASH, duration, esc, money, negated, number, price, to_decimal, tone, utc
+from .formats import (
+    DASH,
+    duration,
+    esc,
+    money,
+    negated,
+    number,
+    pct,
+    price,
+    to_decimal,
+    tone,
+    utc,
+)
 
 
 def _trade_row(row: TradeRow) -> str:
     side = f'<span class="side {esc(row.side)}">{esc(row.side or DASH)}</span>'
+    closed = "still open" if row.open else f"closed {utc(row.closed)}"
     cells = [
-        f'<td class="l">{row.trade}</td>', f'<td class="l">{side}</td>',
-        f'<td class="l" title="closed {utc(row.closed)}">{utc(row.opened)}</td>',
+        f'<td class="l">{"open" if row.open else row.trade}</td>', f'<td class="l">{side}</td>',
+        f'<td class="l" title="{closed}">{utc(row.opened)}</td>',
         f"<td>{esc(duration(row.held_ms))}</td>", f"<td>{esc(number(row.size, 4))}</td>",
         f"<td>{esc(price(row.entry))}</td>", f"<td>{esc(price(row.exit))}</td>",
         f'<td class="{tone(row.pnl)}">{esc(money(row.pnl, signed=True))}</td>',
@@ -24,7 +37,8 @@ def _trade_row(row: TradeRow) -> str:
         f'<td class="{tone(row.net)} strong">{esc(money(row.net, signed=True))}</td>',
         f'<td class="l">{esc(row.reason)}</td>',
     ]  # fmt: skip
-    return f"<tr>{''.join(cells)}</tr>"
+    css = ' class="open"' if row.open else ""
+    return f"<tr{css}>{''.join(cells)}</tr>"
 
 
 def _flow_cell(cost: str) -> str:
@@ -33,9 +47,32 @@ def _flow_cell(cost: str) -> str:
     return f'<td class="{tone(flow)}">{esc(money(flow, signed=True))}</td>'
 
 
-def trades_table(digest: Digest) -> str:
+def open_row(summary: dict[str, Any], digest: Digest) -> TradeRow | None:
+    """The position still open at the end, as a row marked open (its PnL is the open PnL)."""
+    held = summary["trades"]["open"]
+    if held is None:
+        return None
+    m = digest.metrics
+    opened = m.open_since if m.open_since is not None else m.first_ts or 0
+    last = m.last_ts or opened
+    pnl, fees, funding = (to_decimal(held[k]) for k in ("pnl", "fees", "funding"))
+    net = (
+        pnl - fees - funding
+        if pnl is not None and fees is not None and funding is not None
+        else None
+    )
+    return TradeRow(
+        trade=0, side=held["side"], opened=opened, closed=last, size=held["size"],
+        entry=held["entry"] or DASH, exit=digest.last_close or DASH, pnl=held["pnl"] or DASH,
+        fees=held["fees"], funding=held["funding"], net=DASH if net is None else str(net),
+        reason="open at the end", held_ms=last - opened, open=True,
+    )  # fmt: skip
+
+
+def trades_table(summary: dict[str, Any], digest: Digest) -> str:
     trades = digest.trades
-    if not trades.count:
+    still_open = open_row(summary, digest)
+    if not trades.count and still_open is None:
         body = '<p class="none">No trades were closed in this session.</p>'
     else:
         heads = [
@@ -50,6 +87,8 @@ def trades_table(digest: Digest) -> str:
                 "trades, all in events.jsonl as <code>exit</code> records …</td></tr>"
             )
         rows += [_trade_row(r) for r in trades.tail]
+        if still_open is not None:
+            rows.append(_trade_row(still_open))
         head = "".join(f'<th class="{css}">{esc(h)}</th>' for h, css in heads)
         body = (
             f'<div class="scroll"><table class="trades"><thead><tr>{head}</tr></thead>'
@@ -57,7 +96,9 @@ def trades_table(digest: Digest) -> str:
         )
     return (
         f'<section class="panel"><div class="head"><h2>Trades</h2><div class="note">'
-        f"{trades.count:,} closed · USDT · net = PnL + fees + funding (costs are negative)"
+        f"{trades.count:,} closed (a trade is an entry to the exit that flattens it)"
+        + (" + 1 open at the end" if still_open is not None else "")
+        + " · USDT · net = PnL + fees + funding (costs are negative)"
         f"</div></div>{body}</section>"
     )
 
@@ -107,6 +148,42 @@ def feed_table(summary: dict[str, Any]) -> str:
     )
 
 
+def _reasons_table(by_reason: list[dict[str, Any]], empty: str) -> str:
+    """Each kind of refusal: how many, and one of them word for word."""
+    if not by_reason:
+        return f'<p class="none">{esc(empty)}</p>'
+    rows = "".join(
+        f'<tr><td>{r["count"]:,}</td><td class="l wrap">{esc(r["example"])}</td></tr>'
+        for r in by_reason
+    )
+    return (
+        '<table class="kv reasons"><thead><tr><th>count</th><th class="l">reason (one example)'
+        f"</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def daily_table(summary: dict[str, Any]) -> str:
+    """Per UTC day, when the run spans more than one: return, PnL, trades, equity."""
+    days = summary["daily"]
+    if len(days) < 2:
+        return ""
+    rows = "".join(
+        f'<tr><td class="l mono">{esc(d["date"])}</td>'
+        f'<td class="{tone(d["return_pct"])}">{esc(pct(d["return_pct"], 2, signed=True))}</td>'
+        f'<td class="{tone(d["pnl"])}">{esc(money(d["pnl"], signed=True))}</td>'
+        f"<td>{d['trades']:,}</td><td>{esc(money(d['equity']))}</td></tr>"
+        for d in days
+    )
+    return (
+        '<section class="panel"><div class="head"><h2>Days</h2><div class="note">'
+        f"{len(days):,} UTC days with bars · return and PnL against the previous day's close · "
+        "trades closed that day</div></div>"
+        '<div class="scroll short"><table class="daily"><thead><tr><th class="l">date (UTC)</th>'
+        "<th>return</th><th>PnL</th><th>trades</th><th>equity</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div></section>"
+    )
+
+
 def _counts_table(counts: dict[str, int], empty: str) -> str:
     if not counts:
         return f'<p class="none">{esc(empty)}</p>'
@@ -130,8 +207,8 @@ def rejects_and_risk(summary: dict[str, Any]) -> str:
     )
     return (
         '<section class="panel"><div class="head"><h2>Rejected orders</h2><div class="note">'
-        f"{rejects['count']:,} · by reason, numbers shown as #</div></div>"
-        f"{_counts_table(rejects['by_reason'], 'No order was rejected.')}"
+        f"{rejects['count']:,} refused entries · by reason, most frequent first</div></div>"
+        f"{_reasons_table(rejects['by_reason'], 'No order was rejected.')}"
         '<div class="head sub"><h2>Risk and strategy</h2></div>'
         f"{_kv(risk_rows)}"
         + (halts if risk["halt_reasons"] else "")

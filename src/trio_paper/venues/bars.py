@@ -84,6 +84,17 @@ class BarBuilder:
             self.last_closed = bar.open_time
         return accepted
 
+    def on_closed_bar(self, bar: Bar) -> BarGap | None:
+        """A bar that came closed (a row of a candle file): the buckets missing before it, if
+        any, counted like a live gap."""
+        last, step = self.last_closed, bar.interval_ms
+        self.last_closed = bar.open_time
+        if last is None or bar.open_time <= last + step:
+            return None
+        gap = BarGap(bar.symbol, step, last + step, bar.open_time)
+        self.counts.missing += gap.count
+        return gap
+
     def abandon(self) -> None:
         """Forget the open bucket without closing it: its pushes stopped (a disconnect, a stall),
         so its last values may be short of the bar's. It is fetched over REST with the gap."""

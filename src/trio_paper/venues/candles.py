@@ -2,8 +2,11 @@
 
 Reads the shapes in ``shared/data/candles/``: a time column (``open_time_ms`` in ms, or
 ``open_time`` / ``timestamp`` / ``date`` as text, taken as UTC when it has no zone), then
-``open, high, low, close, volume``. Rows must be in time order; the interval is the smallest
-step between the first rows unless given.
+``open, high, low, close, volume``. Rows must be in time order. The interval is a fact of the
+data: the most common step between consecutive open times (``detect_interval``), unless given.
+
+Numbers follow the rules of ``codec.strict_decimal`` (no ``"1_000"``, no padding, no non-ASCII
+digits, no NaN); anything that cannot be read is one ``CandleError`` naming the file and line.
 """
 
 from __future__ import annotations
@@ -13,18 +16,51 @@ import gzip
 import io
 import itertools
 import operator
+import zlib
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from ..codec import MalformedMessage
+from ..codec import MalformedMessage, strict_decimal
 from ..model import Bar
 from ..times import datetime_to_ms
 
+__all__ = ["CandleError", "detect_interval", "read_candles"]
+
 _TIME_TEXT_COLUMNS = ("open_time", "timestamp", "date", "time")
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+INTERVAL_SAMPLE = 10_000
+"""Rows ``detect_interval`` looks at: enough for a clear majority, cheap on a year of bars."""
+
+
+class CandleError(MalformedMessage):
+    """A candle file that cannot be read: ``where`` is ``file:line`` (or the file), and why."""
+
+
+def detect_interval(path: Path) -> int:
+    """The bar interval of the candle file at ``path``, in ms: the most common step between
+    consecutive open times among its first rows (ties go to the shorter step)."""
+    times = (bar.open_time for bar in _bars(path, "", 1))
+    steps = Counter(b - a for a, b in itertools.pairwise(itertools.islice(times, INTERVAL_SAMPLE)))
+    if not steps:
+        raise CandleError("fewer than two rows: the interval cannot be told", str(path))
+    return min(steps.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def read_candles(
+    path: Path, symbol: str = "BTCUSDT", interval_ms: int | None = None
+) -> Iterator[Bar]:
+    """Yield each row of ``path`` as a closed ``Bar`` with ``source="csv"``.
+
+    ``interval_ms`` None means the file's own (``detect_interval``). Candle files carry no
+    quote volume; it is estimated as close × volume.
+    """
+    if interval_ms is None:
+        interval_ms = detect_interval(path)
+    return _bars(path, symbol, interval_ms)
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -40,89 +76,116 @@ def _parse_time_text(text: str) -> int:
     return datetime_to_ms(parsed)
 
 
-def read_candles(
-    path: Path, symbol: str = "BTCUSDT", interval_ms: int | None = None
-) -> Iterator[Bar]:
-    """Yield each row of ``path`` as a closed ``Bar`` with ``source="csv"``.
-
-    Candle files carry no quote volume; it is estimated as close × volume.
-    """
-    rows = _timed_rows(path)
-    head = list(itertools.islice(rows, 3))
-    if interval_ms is None:
-        steps = [b[0] - a[0] for a, b in itertools.pairwise(head)]
-        interval_ms = min(steps) if steps else 60_000
-    for open_time, prices, number in itertools.chain(head, rows):
-        yield _bar(symbol, interval_ms, open_time, prices, path, number)
-
-
-def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int]]:
-    """``(open time, (open, high, low, close, volume), line number)`` per data row, checked in
-    order. (The line's ``where`` is only formatted for an error: a year is 525,600 rows.)"""
-    with _open_text(path) as handle:
-        rows = csv.reader(handle)
-        try:
-            columns = [c.strip() for c in next(rows)]
-        except StopIteration:
-            raise MalformedMessage("empty file", f"{path}:1") from None
-        missing = [c for c in _PRICE_COLUMNS if c not in columns]
-        if missing:
-            raise MalformedMessage(f"no column(s) {', '.join(missing)}", f"{path}:1")
-        ms_column = columns.index("open_time_ms") if "open_time_ms" in columns else None
-        text_column = next((columns.index(c) for c in _TIME_TEXT_COLUMNS if c in columns), None)
-        if ms_column is None and text_column is None:
-            raise MalformedMessage(
-                "no time column (open_time_ms, open_time, timestamp)", f"{path}:1"
-            )
-        prices_of = operator.itemgetter(*(columns.index(c) for c in _PRICE_COLUMNS))
-        width = len(columns)
-        previous: int | None = None
-        for number, row in enumerate(rows, start=2):
-            if not row:
-                continue
-            if len(row) != width:
-                raise MalformedMessage(
-                    f"{len(row)} fields, the header has {width}", f"{path}:{number}"
-                )
-            try:
-                if ms_column is not None:
-                    open_time = int(row[ms_column])
-                else:
-                    open_time = _parse_time_text(row[text_column])  # type: ignore[index]
-            except ValueError as exc:
-                raise MalformedMessage(f"bad time ({exc})", f"{path}:{number}") from None
-            if previous is not None and open_time <= previous:
-                raise MalformedMessage(
-                    f"time goes backwards or repeats at {open_time}", f"{path}:{number}"
-                )
-            previous = open_time
-            yield open_time, prices_of(row), number
-
-
-def _bar(
-    symbol: str, interval_ms: int, open_time: int, prices: tuple[str, ...], path: Path, number: int
-) -> Bar:
+def _bars(path: Path, symbol: str, interval_ms: int) -> Iterator[Bar]:
+    """Each data row as a ``Bar``, checked in order; a file that is not readable text (binary,
+    not gzip, cut short) is a ``CandleError`` too."""
+    if path.is_dir():
+        raise CandleError("is a directory, not a candle file", str(path))
+    rows = None
     try:
-        o, h, lo, c, v = map(Decimal, prices)
-    except InvalidOperation:
-        _refuse_numbers(prices, f"{path}:{number}")
-    if not (o.is_finite() and h.is_finite() and lo.is_finite() and c.is_finite() and v.is_finite()):
-        _refuse_numbers(prices, f"{path}:{number}")
-    # lo <= min(o, c) and max(o, c) <= h, spelled out: four comparisons, no calls.
-    if not (lo <= o and lo <= c and o <= h and c <= h):
-        raise MalformedMessage(f"OHLC inconsistent: o={o} h={h} l={lo} c={c}", f"{path}:{number}")
-    if lo <= 0:  # the low is the smallest: every price is positive
-        raise MalformedMessage(f"prices must be > 0: l={lo}", f"{path}:{number}")
-    return Bar(symbol, interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
+        with _open_text(path) as handle:
+            rows = csv.reader(handle)
+            yield from _rows(path, rows, symbol, interval_ms)
+    except FileNotFoundError:
+        raise CandleError("no such file", str(path)) from None
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise CandleError(f"not a readable gzip file ({exc})", str(path)) from None
+    except EOFError:
+        raise CandleError(
+            "the gzip data is cut short (truncated file)", f"{path}:{_next_line(rows)}"
+        ) from None
+    except UnicodeDecodeError:
+        where = f"{path}:{_first_undecodable_line(path)}"
+        raise CandleError("not UTF-8 text: a binary file?", where) from None
+    except csv.Error as exc:
+        raise CandleError(f"not CSV text ({exc})", f"{path}:{_next_line(rows)}") from None
+    except OSError as exc:
+        raise CandleError(f"cannot read ({exc.strerror or exc})", str(path)) from None
+
+
+def _next_line(rows: Any) -> int:
+    """The number of the line the csv reader was reading when it failed."""
+    return (rows.line_num if rows is not None else 0) + 1
+
+
+def _rows(path: Path, rows: Iterator[list[str]], symbol: str, interval_ms: int) -> Iterator[Bar]:
+    """The rows of an open file as bars. (One generator and no call per row on the good path:
+    a year is 525,600 rows, and a line's ``where`` is only formatted for an error.)"""
+    try:
+        columns = [c.strip() for c in next(rows)]
+    except StopIteration:
+        raise CandleError("empty file", f"{path}:1") from None
+    missing = [c for c in _PRICE_COLUMNS if c not in columns]
+    if missing:
+        raise CandleError(f"no column(s) {', '.join(missing)}", f"{path}:1")
+    ms_column = columns.index("open_time_ms") if "open_time_ms" in columns else None
+    text_column = next((columns.index(c) for c in _TIME_TEXT_COLUMNS if c in columns), None)
+    if ms_column is None and text_column is None:
+        raise CandleError("no time column (open_time_ms, open_time, timestamp)", f"{path}:1")
+    prices_of = operator.itemgetter(*(columns.index(c) for c in _PRICE_COLUMNS))
+    width = len(columns)
+    previous: int | None = None
+    for number, row in enumerate(rows, start=2):
+        if not row:
+            continue
+        if len(row) != width:
+            raise CandleError(f"{len(row)} fields, the header has {width}", f"{path}:{number}")
+        try:
+            if ms_column is not None:
+                text = row[ms_column]
+                if not (text.isascii() and text.isdigit()):
+                    raise ValueError(f"not a whole number of ms: {text!r}")
+                open_time = int(text)
+            else:
+                open_time = _parse_time_text(row[text_column])  # type: ignore[index]
+        except ValueError as exc:
+            raise CandleError(f"bad time ({exc})", f"{path}:{number}") from None
+        if previous is not None and open_time <= previous:
+            raise CandleError(f"time goes backwards or repeats at {open_time}", f"{path}:{number}")
+        previous = open_time
+        prices = prices_of(row)
+        digits = "".join(prices)
+        # Plain ASCII digits and points pass at once; anything else (a sign, an exponent, a
+        # space, "1_000", "NaN", "١") is checked number by number, as strict_decimal reads it.
+        if not (digits.isascii() and digits.replace(".", "").isdigit()):
+            _strict_numbers(prices, f"{path}:{number}")
+        try:
+            o, h, lo, c, v = map(Decimal, prices)
+        except InvalidOperation:
+            _refuse_numbers(prices, f"{path}:{number}")
+        # lo <= min(o, c) and max(o, c) <= h, spelled out: four comparisons, no calls.
+        if not (lo <= o and lo <= c and o <= h and c <= h):
+            raise CandleError(f"OHLC inconsistent: o={o} h={h} l={lo} c={c}", f"{path}:{number}")
+        if lo <= 0:  # the low is the smallest: every price is positive
+            raise CandleError(f"prices must be > 0: l={lo}", f"{path}:{number}")
+        yield Bar(symbol, interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The number of the first line that is not UTF-8 (only looked for when one is not)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    number = 0
+    try:
+        with opener(path, "rb") as raw:
+            for number, line in enumerate(raw, start=1):  # noqa: B007 (number is the answer)
+                line.decode("utf-8")
+    except UnicodeDecodeError:
+        return number
+    except (OSError, EOFError, zlib.error):
+        pass
+    return max(1, number)
+
+
+def _strict_numbers(prices: tuple[str, ...], where: str) -> None:
+    """The slow path for a row the fast check did not pass: each number by ``strict_decimal``."""
+    for text, column in zip(prices, _PRICE_COLUMNS, strict=True):
+        try:
+            strict_decimal(text)
+        except ValueError as exc:
+            raise CandleError(f"{column}: {exc}", where) from None
 
 
 def _refuse_numbers(prices: tuple[str, ...], where: str) -> NoReturn:
-    """Name the first of ``prices`` that is not a finite number."""
-    for text, column in zip(prices, _PRICE_COLUMNS, strict=True):
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise MalformedMessage(f"{column} is not a number: {text!r}", where) from None
-        if not value.is_finite():
-            raise MalformedMessage(f"{column} is not finite: {text!r}", where)
+    """Name the first of ``prices`` that is not a number (``"1.2.3"`` passes the fast check)."""
+    _strict_numbers(prices, where)
     raise AssertionError(f"{where}: every price is a finite number")

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 
 RANKINGS = {  # metric → True if higher is better
-    "net_pnl_usdt": True, "return_pct": True, "sharpe": True, "win_rate_pct": True,
+    "net_pnl_usdt": True, "return_pct": True, "sharpe": True, "sortino": True, "win_rate_pct": True,
     "max_drawdown_pct": False,
 }  # fmt: skip
 IN_SAMPLE, OUT_OF_SAMPLE, WHOLE = "in-sample", "out-of-sample", "all"

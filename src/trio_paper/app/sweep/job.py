@@ -23,7 +23,7 @@ from ...engine.strategies import load as load_strategy
 
 METRICS = (
     "trades", "win_rate_pct", "net_pnl_usdt", "return_pct", "fees_usdt", "funding_usdt",
-    "max_drawdown_pct", "sharpe", "health",
+    "max_drawdown_pct", "sharpe", "sortino", "health",
 )  # fmt: skip
 """The measured columns of a row, in the order the results list them."""
 
@@ -87,6 +87,7 @@ def failed(error: str, run: Path | None = None) -> dict[str, Any]:
 def row_of(summary: dict[str, Any]) -> dict[str, Any]:
     """The measured fields of a row, from a run's ``summary.json`` (exact decimal text)."""
     pnl, trades, curve = summary["pnl"], summary["trades"], summary["equity_curve"]
+    ratios = summary["ratios"]
     errors = summary["strategy_errors"]
     return {
         "trades": trades["count"],
@@ -96,27 +97,23 @@ def row_of(summary: dict[str, Any]) -> dict[str, Any]:
         "fees_usdt": pnl["fees"],
         "funding_usdt": pnl["funding"],
         "max_drawdown_pct": curve["max_drawdown_pct"],
-        "sharpe": curve["sharpe"] or NA,
+        "sharpe": ratios["sharpe"] or NA,
+        "sortino": ratios["sortino"] or NA,
         "health": health_of(summary),
         "error": errors["first"] if errors["count"] else None,
     }
 
 
 def health_of(summary: dict[str, Any]) -> str:
-    """``ok``, or what went wrong in the run, shortest first."""
-    notes = []
-    if not summary["complete"]:
-        notes.append("incomplete")
+    """The run's own verdict (summary ``health``), with its reasons and any strategy errors."""
+    notes = list(summary["health_reasons"])
     errors = summary["strategy_errors"]
     if errors["count"]:
         disabled = ", disabled" if errors["disabled"] else ""
         notes.append(f"{errors['count']} strategy error(s){disabled}")
-    feed = summary["feed"]
-    if feed.get("gaps"):
-        notes.append(f"{feed['gaps']} gap(s)")
-    if feed.get("down_seconds") not in (None, "0", "0.000"):
-        notes.append(f"feed down {feed['down_seconds']} s")
-    return "; ".join(notes) or "ok"
+    if not summary["complete"]:
+        notes.append("incomplete")
+    return summary["health"] + (f": {'; '.join(notes)}" if notes else "")
 
 
 def _finished(run: Path) -> bool:
