@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import urllib.parse
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -83,16 +84,21 @@ Deliver = Callable[[Alert, bool], str | None]
 
 def apprise_delivery(urls: list[str]) -> Deliver:
     """Deliver through apprise to ``urls``; an unusable URL is an ``AlertError`` now, at start."""
-    import apprise  # noqa: PLC0415  (only a session with alert URLs pays for importing it)
+    # apprise loads its plugins on first use, one of which imports imghdr (deprecated in 3.11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise  # noqa: PLC0415  (only a session with alert URLs pays for importing it)
 
-    loud, silent = apprise.Apprise(), apprise.Apprise()
-    for index, url in enumerate(urls, 1):
-        if not loud.add(url) or not silent.add(quiet(url)):
-            scheme = url.partition("://")[0] if "://" in url else "(no scheme)"
-            raise AlertError(
-                f"{ALERT_URLS_ENV}: URL {index} of {len(urls)} ({scheme}://...) is not an "
-                "apprise URL apprise can use; see https://github.com/caronc/apprise/wiki"
-            )
+        # Its failures reach us through LogCapture, and are logged once per burst, by us.
+        logging.getLogger("apprise").propagate = False
+        loud, silent = apprise.Apprise(), apprise.Apprise()
+        for index, url in enumerate(urls, 1):
+            if not loud.add(url) or not silent.add(quiet(url)):
+                scheme = url.partition("://")[0] if "://" in url else "(no scheme)"
+                raise AlertError(
+                    f"{ALERT_URLS_ENV}: URL {index} of {len(urls)} ({scheme}://...) is not an "
+                    "apprise URL apprise can use; see https://github.com/caronc/apprise/wiki"
+                )
 
     def deliver(alert: Alert, quietly: bool) -> str | None:
         target = silent if quietly else loud
@@ -212,6 +218,15 @@ def _started(record: dict[str, Any]) -> str:
 def end_alert(reason: str, summary_line: str) -> Alert:
     level = "failure" if reason.startswith(("kill", "fatal")) else "info"
     return Alert("session", "trio-paper: session ended", f"{reason}. {summary_line}", level)
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """One line from ``summary.json``: net PnL, return, trades, drawdown."""
+    pnl, trades, curve = summary["pnl"], summary["trades"], summary["equity_curve"]
+    return (
+        f"net {pnl['net']} USDT ({pnl['return_pct']} %), {trades['count']} trade(s), "
+        f"max drawdown {curve['max_drawdown_pct']} %, equity {pnl['ending_equity']}"
+    )
 
 
 def fatal_alert(message: str) -> Alert:
