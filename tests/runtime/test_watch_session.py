@@ -10,6 +10,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -66,6 +67,15 @@ def _get(url: str, token: str | None = None, timeout: float = 5) -> tuple[int, b
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def _healthcheck(url: str, token: str) -> subprocess.CompletedProcess[str]:
+    """The container's HEALTHCHECK command, as it runs there."""
+    env = {**os.environ, "TRIO_PAPER_HEALTHZ": url, "TRIO_PAPER_SERVE_TOKEN": token}
+    return subprocess.run(
+        [sys.executable, "-m", "trio_paper.runtime.healthcheck"],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
 
 
 def test_webhook_alerts_through_two_outages_and_a_kill(tmp_path: Path) -> None:
@@ -146,6 +156,8 @@ def test_healthz_metrics_and_the_token_through_an_outage(tmp_path: Path) -> None
         assert health["status"] == "unhealthy"
         assert any("feed" in reason for reason in health["reasons"])
         wait_for(lambda: _get(f"{base}/healthz", TOKEN)[0] == 200, 30, "the recovery")
+        assert _healthcheck(f"{base}/healthz", TOKEN).returncode == 0
+        assert _healthcheck(f"{base}/healthz", "wrong-token-0123456789").returncode == 1
 
         code, text = _get(f"{base}/metrics", TOKEN)
         assert code == 200
