@@ -95,7 +95,7 @@ def test_image_is_small_unprivileged_and_declares_its_health_check(image: str) -
     health = orjson.loads(
         podman("image", "inspect", "--format", "{{json .HealthCheck}}", image).stdout
     )
-    assert health["Test"] == ["CMD", "trio-paper", "status", "--check"]
+    assert health["Test"] == ["CMD", "python", "-m", "trio_paper.runtime.healthcheck"]
 
 
 @pytest.fixture
