@@ -22,7 +22,7 @@ import trio
 
 from ..config import Config
 from ..scrub import scrub_bytes
-from .alerts import Alert, Alerter, AlertRules, end_alert, fatal_alert
+from .alerts import Alerter, AlertRules
 from .feed import FeedStatus
 from .metrics import SessionMetrics
 from .watch_server import WatchApp, serve
@@ -34,6 +34,16 @@ PRICE_POINTS = 600
 LAST_RECORDS = 50
 SUBSCRIBER_BACKLOG = 8
 """Updates a slow page may fall behind by; then the oldest are dropped (each is a full state)."""
+
+
+@attrs.frozen
+class WatchPlan:
+    """What ``run`` decides before the session: where alerts go, and the bound server socket
+    with its token, if serving."""
+
+    alerter: Alerter
+    server: socket.socket | None = None
+    token: str | None = None
 
 
 @attrs.frozen
@@ -54,19 +64,13 @@ class _Subscriber:
 
 
 class Watchers:
-    def __init__(
-        self,
-        config: Config,
-        sources: WatchSources,
-        alerter: Alerter,
-        server: tuple[socket.socket, str | None] | None = None,
-    ) -> None:
+    def __init__(self, config: Config, sources: WatchSources, plan: WatchPlan) -> None:
         self.config = config
         self.sources = sources
-        self.alerter = alerter
+        self.alerter = plan.alerter
+        self.plan = plan
         self.rules = AlertRules(config.alerts)
         self.prom = SessionMetrics(sources.feed, sources.feed_health)
-        self.server = server
         self.run_info: dict[str, Any] | None = None
         self._prices: deque[tuple[int, float]] = deque(maxlen=PRICE_POINTS)
         self._records: deque[dict[str, Any]] = deque(maxlen=LAST_RECORDS)
@@ -100,23 +104,13 @@ class Watchers:
         """Send alerts, poll health, feed the live page, serve HTTP: until cancelled."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.alerter.run)
-            if self.server is not None:
-                sock, token = self.server
-                await nursery.start(
-                    serve, WatchApp(self, token), sock, self.config.session.stop_grace_s
-                )
+            if self.plan.server is not None:
+                app = WatchApp(self, self.plan.token)
+                await nursery.start(serve, app, self.plan.server, self.config.session.stop_grace_s)
             task_status.started()
             while True:
                 self._poll()
                 await trio.sleep(POLL_S)
-
-    def finish(
-        self, end_reason: str | None, summary_line: str, fatal: str | None = None
-    ) -> list[tuple[Alert, str]]:
-        """After the event loop: the fatal and session-end alerts, and what was not sent."""
-        last = [fatal_alert(fatal)] if fatal else []
-        last.append(end_alert(end_reason or "ended", summary_line))
-        return self.alerter.finish(last)
 
     # --- health ------------------------------------------------------------------------------
 
