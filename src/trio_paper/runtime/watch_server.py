@@ -13,7 +13,8 @@ import ipaddress
 import logging
 import socket
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, Protocol
 
 import attrs
@@ -43,7 +44,7 @@ class WatchSource(Protocol):
     def page(self) -> bytes: ...
     def health(self) -> tuple[bool, dict[str, Any]]: ...
     def metrics(self) -> bytes: ...
-    def updates(self) -> AsyncIterator[bytes]: ...
+    def updates(self) -> AsyncGenerator[bytes, None]: ...
 
 
 @attrs.frozen
@@ -156,8 +157,9 @@ class WatchApp:
             (b"x-accel-buffering", b"no"),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        async for data in self.source.updates():
-            await send({"type": "http.response.body", "body": data, "more_body": True})
+        async with aclosing(self.source.updates()) as updates:  # closed when cancelled, too
+            async for data in updates:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

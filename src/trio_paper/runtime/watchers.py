@@ -12,7 +12,7 @@ import logging
 import math
 import socket
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -161,7 +161,7 @@ class Watchers:
         if not math.isinf(age):
             self.prom.checkpoint_age.set(age)
 
-    async def updates(self) -> AsyncIterator[bytes]:
+    async def updates(self) -> AsyncGenerator[bytes, None]:
         """One page's stream of server-sent events: everything now, then each change."""
         subscriber = _Subscriber()
         subscriber.backlog.append(self._event(full=True))
@@ -196,6 +196,11 @@ class Watchers:
                 subscriber.wake.set()
         self._new_records.clear()
 
+    def _settled_records(self) -> list[dict[str, Any]]:
+        """The last records but those the next update brings: no page shows one twice."""
+        records = list(self._records)
+        return records[: max(0, len(records) - len(self._new_records))]
+
     def _event(self, full: bool, snapshot: Mapping[str, Any] | None = None) -> bytes:
         healthy, body = self.health()
         state = {
@@ -205,7 +210,7 @@ class Watchers:
             "reasons": body["reasons"],
             "run": self.run_info,
             "prices": list(self._prices) if full else list(self._prices)[-1:],
-            "records": list(self._records) if full else self._new_records,
+            "records": self._settled_records() if full else self._new_records,
         }
         data = orjson.dumps(state, default=_plain)
         return b"data: " + scrub_bytes(data) + b"\n\n"
