@@ -92,15 +92,20 @@ async def test_the_live_page_shows_the_price_changing(browsing: Browsing) -> Non
             read = "document.getElementById('price').textContent"
             seen: list[str] = []
             while len(set(seen) - {"—"}) < 2:
-                seen.append(await _evaluate(ws, ids, read))
+                shown = await _evaluate(ws, ids, read)  # None until the page has loaded
+                seen.append("—" if shown is None else shown)
                 await trio.sleep(0.25)
             points = await _evaluate(ws, ids, "document.getElementById('points').textContent")
             feed = await _evaluate(ws, ids, "document.getElementById('feed').textContent")
             line = await _evaluate(
                 ws, ids, "document.querySelector('#chart polyline').getAttribute('points')"
             )
+            equity = await _evaluate(
+                ws, ids, "document.querySelector('#equity-chart polyline').getAttribute('points')"
+            )
     prices = [p for p in seen if p != "—"]
     assert all(p.replace(",", "").replace(".", "").isdigit() for p in prices), prices
     assert int(points.split()[0]) >= 2
     assert feed == "up"
     assert len(set(line.split())) >= 2
+    assert len(equity.split()) >= 2

@@ -72,7 +72,7 @@ class Watchers:
         self.rules = AlertRules(config.alerts)
         self.prom = SessionMetrics(sources.feed, sources.feed_health)
         self.run_info: dict[str, Any] | None = None
-        self._prices: deque[tuple[int, float]] = deque(maxlen=PRICE_POINTS)
+        self._prices: deque[tuple[int, float, float | None]] = deque(maxlen=PRICE_POINTS)
         self._records: deque[dict[str, Any]] = deque(maxlen=LAST_RECORDS)
         self._new_records: list[dict[str, Any]] = []
         self._subscribers: set[_Subscriber] = set()
@@ -184,9 +184,10 @@ class Watchers:
         for alert in self.rules.poll(now, other):
             self.alerter.post(alert, now)
         snapshot = self.sources.snapshot()
-        price = snapshot.get("price")
-        if price is not None:
-            self._prices.append((self.sources.clock_ms(), float(price)))
+        price, equity = snapshot.get("price"), snapshot.get("equity")
+        if price is not None:  # floats for the page's chart only: it draws, it does not add up
+            mark = None if equity is None else float(equity)
+            self._prices.append((self.sources.clock_ms(), float(price), mark))
             self.prom.price.set(float(price))
         self._gauges()
         if self._subscribers:
