@@ -114,7 +114,7 @@ def test_a_dead_alert_endpoint_changes_nothing_in_the_journal(tmp_path: Path) ->
     config = QUICK_CONFIG + "alerts:\n  send_timeout_s: 1\n"
     home = make_home(tmp_path, config)
     with black_hole() as port:
-        url = f"json://127.0.0.1:{port}/hook"
+        url = f"json://alerts:hook-password-123@127.0.0.1:{port}/hook-path-secret"
         started = time.monotonic()
         process = _start(home, "run", "--sim", "--minutes", "0.25", TRIO_PAPER_ALERT_URLS=url)
         finished = finish(process, home, timeout=90)
@@ -127,6 +127,10 @@ def test_a_dead_alert_endpoint_changes_nothing_in_the_journal(tmp_path: Path) ->
         "trio-paper: session ended",
     ]
     assert "alert not sent: trio-paper: session ended" in finished.stderr
+    written = finished.stderr + (home / "logs" / "system.jsonl").read_text()
+    written += (finished.run / "manifest.json").read_text()
+    assert "hook-password-123" not in written
+    assert "hook-path-secret" not in written
     records = finished.records()
     assert records[-1]["type"] == "session_end"
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
