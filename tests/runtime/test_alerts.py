@@ -133,7 +133,7 @@ async def test_alerts_reach_a_webhook_in_order_with_their_level() -> None:
             await nursery.start(alerter.run)
             alerter.post(Alert("session", "one", "first", "info"), 0)
             alerter.post(Alert("kill", "two", "second", "failure"), 0)
-            await _until(lambda: len(receiver.posts) == 2, "two posts")
+            await _until(lambda: len(alerter.sent) == 2, "two sends")  # the receiver has them first
             nursery.cancel_scope.cancel()
         assert [(p["title"], p["message"], p["type"]) for p in receiver.posts] == [
             ("one", "first", "info"),
