@@ -45,6 +45,12 @@ class WatchPlan:
     server: socket.socket | None = None
     token: str | None = None
 
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to watch for: without alerts or a server, a session runs
+        exactly as it did before watchers existed."""
+        return self.alerter.deliver is not None or self.server is not None
+
 
 @attrs.frozen
 class WatchSources:
