@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import orjson
 import trio
 
 from .. import __version__
@@ -34,11 +35,22 @@ from ..store.recording import Header, RecordingWriter
 from ..store.recovery import recover
 from ..store.rundir import RunDir, ensure_home, new_run, point_latest
 from ..venues import bitunix
+from .alerts import (
+    Alerter,
+    AlertError,
+    alert_urls,
+    apprise_delivery,
+    end_alert,
+    fatal_alert,
+    summary_line,
+)
 from .durable import Durable, FatalIO
 from .faults import FaultError, FaultPlan
 from .feed import websocket_address
 from .session import Session, SessionPlan
 from .simulator import open_simulator
+from .watch_server import SERVE_TOKEN_ENV, ServeError, bind, parse_address
+from .watchers import WatchPlan
 
 log = logging.getLogger("trio_paper.run")
 sim_log = logging.getLogger("trio_paper.sim")
@@ -86,6 +98,11 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"trio-paper: {exc}", file=sys.stderr)
             return Exit.USAGE
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    try:
+        watch = _watch_plan(config, args.serve, args.serve_token)
+    except (AlertError, ServeError) as exc:
+        print(f"trio-paper: {exc}", file=sys.stderr)
+        return Exit.USAGE
     lock = StateLock(home / "state")
     try:
         lock.acquire()
@@ -93,9 +110,23 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"trio-paper: {exc}", file=sys.stderr)
         return Exit.LOCKED
     try:
-        return _run_locked(home, config, strategy, minutes, sim_file, faults, args.fresh)
+        return _run_locked(home, config, strategy, minutes, sim_file, faults, args.fresh, watch)
     finally:
         lock.release()
+        if watch.server is not None:
+            watch.server.close()
+
+
+def _watch_plan(config: Config, serve: str | None, token: str | None) -> WatchPlan:
+    """Alert channels from the environment; the server's socket, bound now (a port in use is
+    a usage error before anything starts)."""
+    urls = alert_urls(os.environ)
+    alerter = Alerter(config.alerts, apprise_delivery(urls) if urls else None)
+    address = serve or config.session.serve
+    if address is None:
+        return WatchPlan(alerter)
+    token = token or os.environ.get(SERVE_TOKEN_ENV, "").strip() or None  # .env is loaded now
+    return WatchPlan(alerter, bind(parse_address(address), token), token)
 
 
 def _run_locked(
@@ -106,6 +137,7 @@ def _run_locked(
     sim_file: Path | None,
     faults: FaultPlan,
     fresh: bool,
+    watch: WatchPlan,
 ) -> int:
     store = CheckpointStore(home / "state")
     if fresh:
@@ -145,8 +177,9 @@ def _run_locked(
     plan = SessionPlan(
         config, run.id, minutes, config.venue.ws_url, config.venue.rest_url, home / "state",
         resume, max(config.feed.warmup_bars, strategy.warmup_bars),
-        status_tty=sys.stderr.isatty(),
+        status_tty=sys.stderr.isatty(), watch=watch if watch.active else None,
     )  # fmt: skip
+    fatal_text: str | None = None
     try:
         code, reason = trio.run(_session, plan, core, durable, sim_file, faults)
     except* FatalIO as group:
@@ -157,6 +190,7 @@ def _run_locked(
             file=sys.stderr,
         )
         code, reason = Exit.FATAL_IO, f"fatal I/O: {fatal}"
+        fatal_text = str(fatal)
     finally:
         durable.close()
     try:
@@ -166,8 +200,34 @@ def _run_locked(
     except OSError as exc:
         print(f"trio-paper: cannot finish {run.path}: {exc}", file=sys.stderr)
         return Exit.FATAL_IO
+    _last_alerts(watch.alerter, run, reason, fatal_text, manifest)
     print(_farewell(run), file=sys.stderr)
     return code
+
+
+def _last_alerts(
+    alerter: Alerter, run: RunDir, reason: str, fatal: str | None, manifest: dict[str, Any]
+) -> None:
+    """Send the fatal and session-end alerts; list in the manifest what could not be sent."""
+    try:
+        line = summary_line(orjson.loads(run.summary_json.read_bytes()))
+    except (OSError, ValueError, KeyError, TypeError):
+        line = f"see {run.summary_html}"
+    last = ([fatal_alert(fatal)] if fatal else []) + [end_alert(reason, line)]
+    unsent = alerter.finish(last)
+    if alerter.suppressed:
+        log.warning("alerts over their rate limit, not sent: %s", dict(alerter.suppressed))
+    if not unsent:
+        return
+    manifest["alerts_unsent"] = [
+        {"event": alert.event, "title": alert.title, "error": error} for alert, error in unsent
+    ]
+    for alert, error in unsent:
+        print(f"trio-paper: alert not sent: {alert.title} ({error})", file=sys.stderr)
+    try:
+        run.write_manifest(manifest)
+    except OSError as exc:
+        log.error("cannot list the unsent alerts in the manifest: %s", exc)
 
 
 def _leaves(group: BaseExceptionGroup[FatalIO]) -> list[FatalIO]:

@@ -39,6 +39,7 @@ from .backfill import RestKlines
 from .durable import Durable
 from .feed import Connector, Feed, FeedSettings
 from .status import StatusBoard
+from .watchers import Watchers, WatchPlan, WatchSources
 
 log = logging.getLogger("trio_paper.session")
 INPUT_LOG_EVERY = 1000
@@ -63,6 +64,7 @@ class SessionPlan:
     clock_ms: Callable[[], int] = wall_ms
     connector: Connector | None = None
     status_tty: bool = False
+    watch: WatchPlan | None = None
 
 
 class Session:
@@ -94,6 +96,14 @@ class Session:
         )  # fmt: skip
         self.rest = RestKlines(plan.rest_url, v.symbol, v.interval, f.connect_timeout_s)
         self.status = StatusBoard(core, self.feed.status, plan.status_tty)
+        self.watchers = None if plan.watch is None else Watchers(
+            self.config,
+            WatchSources(
+                self.feed.status, self.status.snapshot, core.feed_health,
+                lambda: trio.current_time() - self._last_checkpoint, self.clock_ms,
+            ),
+            plan.watch,
+        )  # fmt: skip
 
     # --- the task tree -------------------------------------------------------------------------
 
@@ -107,6 +117,8 @@ class Session:
         async with trio.open_nursery() as root:
             root.start_soon(self._signals)
             root.start_soon(self._engine, receive, engine_done)
+            if self.watchers is not None:
+                await root.start(self.watchers.run)
             async with send:
                 await self._produce(deadline)
                 reason = self.stop_reason or "deadline"
@@ -268,6 +280,8 @@ class Session:
             if kind == "risk" and record.get("event") == "kill":
                 self.request_stop(f"kill switch ({record.get('source')})", Exit.KILLED)
         self.status.on_records(records)
+        if self.watchers is not None:
+            self.watchers.on_records(records)
         return urgent
 
     def _on_feed(self, record: dict[str, Any]) -> None:
