@@ -35,5 +35,5 @@ def test_every_config_key_is_in_the_readme_with_its_default() -> None:
             shown = f"{value:f}"
         elif isinstance(value, float):
             shown = f"{value:g}"
-        row = f"| `{key}` | `{shown}` |" if value is not None else f"| `{key}` | the venue's |"
+        row = f"| `{key}` | `{shown}` |" if value is not None else f"| `{key}` | unset |"
         assert row in text, f"README.md lacks the row {row}"

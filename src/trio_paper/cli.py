@@ -15,6 +15,7 @@ from . import __version__, logs
 from .app.settings import config_of, home_of
 from .app.sweep import add_sweep_parser
 from .errors import Exit, TrioPaperError, exit_code_of, exit_codes_text
+from .runtime.alerts import alert_urls, secret_parts
 from .scrub import Scrubber, install, scrubbing_terminal
 from .secrets import load_dotenv, secret_values
 
@@ -128,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--rest-url", metavar="URL", help="REST base for backfill (default: config venue.rest_url)"
     )
+    run.add_argument(
+        "--serve", metavar="HOST:PORT",
+        help="serve a live page, /healthz and /metrics, e.g. 127.0.0.1:8080 (default: config "
+        "session.serve; off). Beyond loopback, requests need the token",
+    )  # fmt: skip
+    run.add_argument(
+        "--serve-token", metavar="TOKEN",
+        help="the token requests to --serve must carry (default: env TRIO_PAPER_SERVE_TOKEN, "
+        "which keeps it out of the process list); required off loopback",
+    )  # fmt: skip
     run.add_argument(
         "--fresh",
         action="store_true",
@@ -354,7 +365,8 @@ def _prepare(args: argparse.Namespace) -> None:
     home = home_of(args)
     load_dotenv(home / ".env")
     config, _ = config_of(args)
-    install(Scrubber.from_environ(os.environ, secret_values(config)))
+    extra = [*secret_parts(alert_urls(os.environ)), getattr(args, "serve_token", None) or ""]
+    install(Scrubber.from_environ(os.environ, secret_values(config) + [v for v in extra if v]))
     logs.setup(home, config.logging)
 
 

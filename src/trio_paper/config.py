@@ -109,6 +109,43 @@ class StrategyConfig:
     params: dict[str, Any] = attrs.Factory(dict)
 
 
+def _address(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{attribute.name}: not host:port: {value!r}")
+
+
+ALERT_MODES = ["on", "silent", "off"]
+"""``silent``: sent without a sound where the channel can (Telegram); ``off``: not sent."""
+
+
+def _mode(default: str) -> Any:
+    return attrs.field(default=default, validator=in_(ALERT_MODES))
+
+
+@attrs.frozen
+class AlertEventsConfig:
+    session: str = _mode("on")
+    kill: str = _mode("on")
+    halt: str = _mode("on")
+    feed_down: str = _mode("on")
+    feed_up: str = _mode("silent")
+    degraded: str = _mode("on")
+    fatal: str = _mode("on")
+    fill: str = _mode("off")
+
+
+@attrs.frozen
+class AlertsConfig:
+    """Where alerts go is a secret (``TRIO_PAPER_ALERT_URLS``); what and how often is here."""
+
+    down_after_s: float = attrs.field(default=60.0, validator=ge(0))
+    max_per_event: int = attrs.field(default=5, validator=gt(0))
+    per_s: float = attrs.field(default=3600.0, validator=gt(0))
+    send_timeout_s: float = attrs.field(default=10.0, validator=gt(0))
+    events: AlertEventsConfig = attrs.Factory(AlertEventsConfig)
+
+
 @attrs.frozen
 class SessionConfig:
     minutes: float = attrs.field(default=10.0, validator=gt(0))
@@ -116,6 +153,8 @@ class SessionConfig:
     commit_interval_ms: int = attrs.field(default=50, validator=[ge(1), le(1000)])
     status_interval_s: float = attrs.field(default=30.0, validator=gt(0))
     stop_grace_s: float = attrs.field(default=10.0, validator=gt(0))
+    # ``host:port`` for the live page, /healthz and /metrics (``run --serve`` overrides).
+    serve: str | None = attrs.field(default=None, validator=attrs.validators.optional(_address))
 
 
 @attrs.frozen
@@ -136,6 +175,7 @@ class Config:
     strategy: StrategyConfig = attrs.Factory(StrategyConfig)
     session: SessionConfig = attrs.Factory(SessionConfig)
     logging: LogConfig = attrs.Factory(LogConfig)
+    alerts: AlertsConfig = attrs.Factory(AlertsConfig)
 
 
 def _masking(cls: type, conv: cattrs.Converter) -> Any:
@@ -192,6 +232,7 @@ def from_dict(data: object, source: str) -> Config:
     if isinstance(data, dict):  # a section whose keys are all commented out reads as null
         data = {name: {} if value is None else value for name, value in data.items()}
     refuse_secrets(data, source)
+    data = _alert_modes(data)
     if isinstance(data, dict) and isinstance(data.get("venue"), dict):
         secret = [f.name for f in attrs.fields(VenueConfig) if f.metadata.get("secret")]
         data = {**data, "venue": {k: v for k, v in data["venue"].items() if k not in secret}}
@@ -202,6 +243,18 @@ def from_dict(data: object, source: str) -> Config:
         raise ConfigError(f"{source}: {key}: {exc.reason}") from None
     except (ValueError, TypeError) as exc:  # an attrs validator: the message names the field
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _alert_modes(data: object) -> object:
+    """YAML reads a bare ``on``/``off`` as a boolean: ``alerts.events`` takes it as the word."""
+    alerts = data.get("alerts") if isinstance(data, dict) else None
+    events = alerts.get("events") if isinstance(alerts, dict) else None
+    if not isinstance(events, dict):
+        return data
+    words = {k: ("on" if v else "off") if isinstance(v, bool) else v for k, v in events.items()}
+    assert isinstance(data, dict)
+    assert isinstance(alerts, dict)
+    return {**data, "alerts": {**alerts, "events": words}}
 
 
 def load(path: Path | None) -> Config:

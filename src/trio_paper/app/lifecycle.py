@@ -51,6 +51,7 @@ class Manifest:
     exit_code: int | None = None
     items: int | None = None
     truncated: str | None = None
+    alerts_unsent: list[dict[str, str]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = converter.unstructure(self)

@@ -28,6 +28,7 @@ from ..errors import Exit, FatalIO, UsageError
 from ..runtime.durable import Durable
 from ..runtime.feed import websocket_address
 from ..runtime.session import Session, SessionPlan
+from ..runtime.watchers import WatchPlan
 from ..sim import FaultPlan, open_simulator
 from ..store.checkpoint import CheckpointStore
 from ..store.journal import JournalWriter
@@ -37,6 +38,7 @@ from ..store.rundir import ensure_home
 from .lifecycle import Run
 from .recover import recover
 from .settings import config_of, home_of, strategy_of, urls_of
+from .watching import last_alerts, watch_plan
 
 log = logging.getLogger("trio_paper.run")
 sim_log = logging.getLogger("trio_paper.sim")
@@ -60,14 +62,19 @@ class RunPlan:
     sim_file: Path | None
     faults: FaultPlan
     fresh: bool
+    watch: WatchPlan
 
 
 def run_command(args: argparse.Namespace) -> int:
     plan = _plan(args)
     ensure_home(plan.home)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
-    with StateLock(plan.home / "state"):
-        return _run_locked(plan)
+    try:
+        with StateLock(plan.home / "state"):
+            return _run_locked(plan)
+    finally:
+        if plan.watch.server is not None:
+            plan.watch.server.close()
 
 
 def _plan(args: argparse.Namespace) -> RunPlan:
@@ -95,7 +102,8 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         if args.sim_faults:
             faults += FaultPlan.load(args.sim_faults)
     minutes = args.minutes or config.session.minutes
-    return RunPlan(home_of(args), config, strategy, minutes, sim_file, faults, args.fresh)
+    watch = watch_plan(config, args.serve, args.serve_token)
+    return RunPlan(home_of(args), config, strategy, minutes, sim_file, faults, args.fresh, watch)
 
 
 def _run_locked(plan: RunPlan) -> int:
@@ -132,7 +140,9 @@ def _run_locked(plan: RunPlan) -> int:
     session_plan = SessionPlan(
         config, run.id, plan.minutes, ws_url, rest_url, home / "state", resume,
         max(config.feed.warmup_bars, strategy.warmup_bars), status_tty=sys.stderr.isatty(),
+        watch=plan.watch if plan.watch.active else None,
     )  # fmt: skip
+    fatal_text: str | None = None
     try:
         code, reason = trio.run(_session, session_plan, core, durable, plan)
     except* FatalIO as group:
@@ -143,9 +153,11 @@ def _run_locked(plan: RunPlan) -> int:
             file=sys.stderr,
         )
         code, reason = Exit.FATAL_IO, f"fatal I/O: {fatal}"
+        fatal_text = str(fatal)
     finally:
         durable.close()
     run.finish(reason, int(code))
+    last_alerts(plan.watch.alerter, run, reason, fatal_text)
     print(f"run {run.id} done: {run.dir.summary_html}", file=sys.stderr)
     return code
 

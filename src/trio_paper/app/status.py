@@ -7,6 +7,7 @@ healthy (exit 0) while a session holds the lock and its checkpoint is fresh.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ from ..engine.broker import Broker
 from ..errors import Exit
 from ..store.checkpoint import CheckpointError, CheckpointStore
 from ..store.lock import holder
+from .healthz import check, healthz_url
 from .lifecycle import Run
 from .settings import home_of
 
@@ -70,6 +72,11 @@ def account_status(home: Path) -> dict[str, Any]:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    url = healthz_url()
+    if args.check and url is not None:
+        healthy, text = check(url, os.environ.get("TRIO_PAPER_SERVE_TOKEN") or None)
+        print(text)
+        return Exit.OK if healthy else Exit.ERROR
     status = account_status(home_of(args))
     if args.check:
         healthy, why = _health(status)

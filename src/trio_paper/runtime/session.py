@@ -41,6 +41,7 @@ from .backfill import RestKlines
 from .durable import Durable
 from .feed import Connector, Feed, FeedSettings, FeedStatus
 from .panel import StatusBoard
+from .watchers import Watchers, WatchPlan, WatchSources
 
 log = logging.getLogger("trio_paper.session")
 INPUT_LOG_EVERY = 1000
@@ -68,6 +69,7 @@ class SessionPlan:
     http: httpx.AsyncBaseTransport | None = None
     """How REST requests travel (default: the network); tests hand them to the simulator."""
     status_tty: bool = False
+    watch: WatchPlan | None = None
 
 
 class Session:
@@ -109,6 +111,14 @@ class Session:
         self.feed = self.feeds[0]
         self.rest = RestKlines(venue, plan.rest_url, v.symbol, v.interval, f.connect_timeout_s)
         self.status = StatusBoard(core, self.feed_status, plan.status_tty)
+        self.watchers = None if plan.watch is None else Watchers(
+            self.config,
+            WatchSources(
+                self.feed_status, self.status.snapshot, core.feed_health,
+                lambda: trio.current_time() - self._last_checkpoint, self.clock_ms,
+            ),
+            plan.watch,
+        )  # fmt: skip
 
     # --- the task tree -------------------------------------------------------------------------
 
@@ -121,6 +131,8 @@ class Session:
         engine_done = trio.Event()
         async with trio.open_nursery() as root:
             root.start_soon(self._engine, receive, engine_done)
+            if self.watchers is not None:
+                await root.start(self.watchers.run)
             async with send:
                 await self._produce(deadline)
                 reason = self.stop_reason or "deadline"
@@ -277,6 +289,8 @@ class Session:
         self.core.notices.clear()
         if outcome.records:
             self._follow(outcome)
+            if self.watchers is not None:
+                self.watchers.on_records(outcome.records)
         return outcome.durable
 
     def _follow(self, outcome: Outcome) -> None:

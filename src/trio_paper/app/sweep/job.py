@@ -113,7 +113,8 @@ def health_of(summary: dict[str, Any]) -> str:
         notes.append(f"{errors['count']} strategy error(s){disabled}")
     if not summary["complete"]:
         notes.append("incomplete")
-    return summary["health"] + (f": {'; '.join(notes)}" if notes else "")
+    verdict = str(summary["health"])
+    return verdict + (f": {'; '.join(notes)}" if notes else "")
 
 
 def _finished(run: Path) -> bool:
