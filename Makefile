@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 TP      := $(BIN)/trio-paper
 MINUTES ?= 10
-DEMO    := recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
+DEMO    := src/trio_paper/sim/recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
 
 .DEFAULT_GOAL := help
 .PHONY: help install run demo replay sim test lint crash-test bench recordings clean \
@@ -64,7 +64,7 @@ CANDLES := ../shared/data/candles
 recordings: install ## rebuild recordings/ from the real candles in ../shared/data
 	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
 	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
-	  --start 2025-05-08T12:29:00Z --minutes 12 --out recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
+	  --start 2025-05-08T12:29:00Z --minutes 12 --out $(DEMO)
 	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
 	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
 	  --start 2025-05-08T00:00:00Z --minutes 1440 --out recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz

@@ -11,7 +11,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 RECORDINGS = REPO / "recordings"
-DEMO_RECORDING = RECORDINGS / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"
+DEMO_RECORDING = (
+    REPO / "src" / "trio_paper" / "sim" / "recordings" / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"
+)
 DAY_RECORDING = RECORDINGS / "bitunix-btcusdt-2025-05-08-day.jsonl.gz"
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, SHARED
+from tests.conftest import DEMO_RECORDING, RECORDINGS, SHARED
 from trio_paper.cli import main
 
 HASHES = Path(__file__).parent / "golden" / "hashes.json"
 CANDLES = SHARED / "data" / "candles"
 CASES = {
-    "demo": (RECORDINGS / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz", "ema_cross"),
+    "demo": (DEMO_RECORDING, "ema_cross"),
     "day": (RECORDINGS / "bitunix-btcusdt-2025-05-08-day.jsonl.gz", "ema_cross"),
     "candles-ema": (CANDLES / "binance_usdm_BTCUSDT_1m.csv.gz", "ema_cross"),
     "candles-pullback": (CANDLES / "btc_perp_2022-01_1m.csv.gz", "pullback"),

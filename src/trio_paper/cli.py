@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         "endpoint, serving a recording in real time. Faults on demand, for testing.",
         epilog="examples:\n"
         "  trio-paper sim --port 8765 --rest-port 8766 \\\n"
-        "      --file recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz\n"
+        "      --file src/trio_paper/sim/recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz\n"
         "  trio-paper run --minutes 5 --venue-url ws://127.0.0.1:8765/public/ \\\n"
         "      --rest-url http://127.0.0.1:8766",
     )  # fmt: skip

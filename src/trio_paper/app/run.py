@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import sys
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from ..runtime.durable import Durable
 from ..runtime.feed import websocket_address
 from ..runtime.session import Session, SessionPlan
 from ..runtime.watchers import WatchPlan
-from ..sim import FaultPlan, open_simulator
+from ..sim import FaultPlan, demo_recording, open_simulator
 from ..store.checkpoint import CheckpointStore
 from ..store.journal import JournalWriter
 from ..store.lock import StateLock
@@ -42,13 +42,6 @@ from .watching import last_alerts, watch_plan
 
 log = logging.getLogger("trio_paper.run")
 sim_log = logging.getLogger("trio_paper.sim")
-
-# The shipped recordings: the source tree's recordings/, or $TRIO_PAPER_RECORDINGS where the
-# package is installed without its source tree (the container image sets it).
-RECORDINGS = Path(
-    os.environ.get("TRIO_PAPER_RECORDINGS") or Path(__file__).resolve().parents[3] / "recordings"
-)
-DEMO_RECORDING = RECORDINGS / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"
 
 
 @attrs.frozen
@@ -66,7 +59,12 @@ class RunPlan:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    plan = _plan(args)
+    with ExitStack() as stack:
+        return _run(args, stack)
+
+
+def _run(args: argparse.Namespace, stack: ExitStack) -> int:
+    plan = _plan(args, stack)
     ensure_home(plan.home)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     try:
@@ -77,7 +75,7 @@ def run_command(args: argparse.Namespace) -> int:
             plan.watch.server.close()
 
 
-def _plan(args: argparse.Namespace) -> RunPlan:
+def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
     config, _ = config_of(args)
     config, strategy = strategy_of(args, config)
     venue: dict[str, Any] = {}
@@ -91,9 +89,11 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         websocket_address(urls_of(config)[0])
     except ValueError as exc:
         raise UsageError(f"venue URL: {exc}") from None
-    sim_file = args.sim_file or (DEMO_RECORDING if args.sim else None)
-    if sim_file is not None and not sim_file.exists():
-        raise UsageError(f"{sim_file}: no such recording")
+    sim_file = args.sim_file
+    if sim_file is not None and not sim_file.is_file():
+        raise UsageError(f"--sim-file {sim_file}: no such recording")
+    if sim_file is None and args.sim:
+        sim_file = stack.enter_context(demo_recording(config.venue.name))
     faults = FaultPlan()
     if args.sim_fault or args.sim_faults:
         if sim_file is None:
