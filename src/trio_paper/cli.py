@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from .errors import Exit, TrioPaperError, exit_code_of, exit_codes_text
 from .runtime.alerts import alert_urls, secret_parts
 from .scrub import Scrubber, install, scrubbing_terminal
 from .secrets import load_dotenv, secret_values
+from .times import INTERVAL_MS
 
 DESCRIPTION = """\
 Paper-trade crypto perpetuals on live exchange data, unattended, and replay any session
@@ -59,7 +61,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     group = common.add_argument_group("where")
     group.add_argument(
         "--home", type=Path, default=argparse.SUPPRESS, metavar="DIR",
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
         prog="trio-paper", description=DESCRIPTION, epilog=EPILOG + exit_codes_text(),
+        allow_abbrev=False,
         formatter_class=_formatter,
         parents=[common],
     )  # fmt: skip
@@ -90,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser(
-        "run", parents=[common], formatter_class=_formatter,
+        "run", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="paper-trade live market data for a while",
         description="Stream live market data, trade it with the strategy against the paper "
         "broker, and stop at the deadline (or on Ctrl-C / SIGTERM), leaving runs/latest/ with "
@@ -102,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"exit codes:\n{exit_codes_text()}",
     )  # fmt: skip
     run.add_argument(
-        "--minutes", type=_positive_float, help="how long to run (default: config session.minutes)"
+        "--minutes", type=_minutes, help="how long to run (default: config session.minutes)"
     )
     run.add_argument(
         "--sim",
@@ -148,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_command("run", "run_command"))
 
     replay = commands.add_parser(
-        "replay", parents=[common], formatter_class=_formatter,
+        "replay", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="run a recording or a candle file through the same engine",
         description="Feed a recorded session through the same decoder and engine, as fast as "
         "the machine allows, into a new run directory: a recording replays byte for byte. A "
@@ -175,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-id", metavar="ID", help="name of the run directory (default: a time stamp)"
     )
     replay.add_argument(
+        "--interval", choices=list(INTERVAL_MS), metavar="NAME",
+        help="candle files: the bars' interval, when it is not config venue.interval (a file "
+        "whose spacing differs from it is refused)",
+    )  # fmt: skip
+    replay.add_argument(
         "--checkpoint-every", type=int, metavar="N",
         help="checkpoint every N inputs, so a killed replay resumes (with --run-id)",
     )  # fmt: skip
@@ -194,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sim = commands.add_parser(
-        "sim", parents=[common], formatter_class=_formatter,
+        "sim", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="serve a recording as a Bitunix-like exchange on loopback",
         description="A WebSocket server that speaks Bitunix's public protocol (connect frame, "
         "JSON ping/pong, subscribe without ack, idle drop, rate limit) and a REST kline "
@@ -228,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=_command("sim", "sim_command"))
 
     status = commands.add_parser(
-        "status", parents=[common], formatter_class=_formatter,
+        "status", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="what the paper account holds now",
         description="Cash, equity, position, working orders and risk state from the last "
         "checkpoint in state/, its age, and whether a session is running.",
@@ -242,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_command("status", "status_command"))
 
     reset = commands.add_parser(
-        "reset", parents=[common], formatter_class=_formatter,
+        "reset", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="lift a risk halt or the kill switch by hand",
         description="The circuit breaker and the daily loss limit halt entries until the next "
         "UTC day; the kill switch stops trading for good. This lifts them in the saved account "
@@ -255,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.set_defaults(handler=_command("reset", "reset_command"))
 
     recordings = commands.add_parser(
-        "recordings", parents=[common], formatter_class=_formatter,
+        "recordings", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="build recordings", description="Build recordings for replay and the simulator.",
         epilog="example:\n  trio-paper recordings from-candles --help\n"
         "  trio-paper recordings from-candles --candles candles_1m.csv.gz \\\n"
@@ -265,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="recordings_command", metavar="COMMAND", required=True
     )
     fc = rec_commands.add_parser(
-        "from-candles", parents=[common], formatter_class=_formatter,
+        "from-candles", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="a Bitunix-format recording from real 1-minute candles",
         description="Synthesize a recording in Bitunix's frame format from real 1-minute "
         "candles: a kline push every 500 ms walking open → extremes → close, depth_book1 quotes "
@@ -336,8 +344,19 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    if not math.isfinite(value) or not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0: {text!r}")
+    return value
+
+
+MAX_MINUTES = 366 * 24 * 60
+"""A session longer than a year is a typo (and a deadline trio cannot represent well)."""
+
+
+def _minutes(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_MINUTES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_MINUTES} (a year): {text!r}")
     return value
 
 

@@ -148,7 +148,7 @@ class AlertsConfig:
 
 @attrs.frozen
 class SessionConfig:
-    minutes: float = attrs.field(default=10.0, validator=gt(0))
+    minutes: float = attrs.field(default=10.0, validator=[gt(0), le(366 * 24 * 60)])
     checkpoint_interval_s: float = attrs.field(default=30.0, validator=gt(0))
     commit_interval_ms: int = attrs.field(default=50, validator=[ge(1), le(1000)])
     status_interval_s: float = attrs.field(default=30.0, validator=gt(0))
@@ -270,7 +270,10 @@ def load(path: Path | None) -> Config:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
     return from_dict(data, str(path))
 
 

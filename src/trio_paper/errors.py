@@ -21,6 +21,7 @@ class Exit(enum.IntEnum):
     KILLED = 4
     LOCKED = 5
     BAD_STATE = 6
+    STRATEGY_FAILED = 7
     INTERRUPTED = 130
 
     @property
@@ -37,6 +38,8 @@ _DESCRIPTIONS = {
     Exit.KILLED: "the kill switch stopped the session",
     Exit.LOCKED: "another trio-paper holds this home's lock",
     Exit.BAD_STATE: "the saved state cannot be used (every checkpoint damaged): see --fresh",
+    Exit.STRATEGY_FAILED: "a replay's strategy raised until it was disabled: the journal and "
+    "logs/system.jsonl have its errors",
     Exit.INTERRUPTED: "a second Ctrl-C (or SIGTERM) stopped the process at once; the next start "
     "recovers the run and writes its report",
 }

@@ -13,6 +13,7 @@ recovery code.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,10 +22,10 @@ from typing import Any
 
 import attrs
 
-from ..config import Config
+from ..config import Config, evolve
 from ..core import Core
 from ..engine.strategies import Strategy
-from ..errors import UsageError
+from ..errors import Exit, UsageError
 from ..fidelity import bars_only_model
 from ..inputs import ClosedBar, Input, SessionStart
 from ..store.checkpoint import CheckpointStore
@@ -33,7 +34,7 @@ from ..store.journal import ResumedJournal
 from ..store.recording import RecordingReader
 from ..store.rundir import RunDir
 from ..times import INTERVAL_MS
-from ..venues.candles import read_candles
+from ..venues.candles import detect_interval, read_candles
 from ..venues.funding import FundingSchedule, read_funding
 from .catchup import catch_up, close, restore
 from .lifecycle import Run
@@ -55,6 +56,7 @@ class ReplayResult:
     seconds: float
     truncated: str | None
     resumed_at: int
+    strategy_disabled: bool = False
 
 
 def is_recording(path: Path) -> bool:
@@ -87,9 +89,45 @@ def replay(
         raise ReplayError(f"{path} is a recording: --funding and --mark are for candle files")
     if mark is not None and funding is None:
         raise ReplayError("--mark needs --funding")
+    if not is_recording(path):
+        check_interval(path, config)
     extra = {"funding": None if funding is None else str(funding)}
     extra["mark"] = None if mark is None else str(mark)
     run = _open_run(home, run_id, path, config, strategy, extra)
+    try:
+        return _replay(run, path, config, strategy, speed, progress, checkpoint_every, extra)
+    except UsageError:
+        if not run.manifest.resumes:  # a bad input found mid-way: leave no half run behind
+            shutil.rmtree(run.dir.path, ignore_errors=True)
+        raise
+
+
+def check_interval(path: Path, config: Config) -> None:
+    """A candle file's spacing must be ``venue.interval``: replaying 5-minute candles as
+    1-minute bars would close each bar 4 minutes early (look-ahead) and misstate every rate."""
+    detected = detect_interval(path)
+    wanted = config.venue.interval
+    if detected != INTERVAL_MS[wanted]:
+        names = [name for name, ms in INTERVAL_MS.items() if ms == detected]
+        hint = f"--interval {names[0]}" if names else "a file of one interval"
+        raise ReplayError(
+            f"{path}: its candles are {detected // 1000:,} s apart, but venue.interval is "
+            f"{wanted} ({INTERVAL_MS[wanted] // 1000:,} s): use {hint}"
+        )
+
+
+def _replay(
+    run: Run,
+    path: Path,
+    config: Config,
+    strategy: Strategy[Any, Any],
+    speed: float | None,
+    progress: Progress | None,
+    checkpoint_every: int | None,
+    extra: dict[str, str | None],
+) -> ReplayResult:
+    funding = None if extra["funding"] is None else Path(extra["funding"])
+    mark = None if extra["mark"] is None else Path(extra["mark"])
     store = CheckpointStore(private_dir(run.dir.path / "state"))
     restored = restore(run, store, None if run.manifest.resumes else (config, strategy))
     interval_ms = INTERVAL_MS[restored.core.config.venue.interval]
@@ -114,7 +152,10 @@ def replay(
     run.finish(
         "end of input", items=restored.core.state.last_seq, truncated=truncated,
     )  # fmt: skip
-    return ReplayResult(run.dir, done.items, done.records, seconds, truncated, restored.after)
+    disabled = restored.core.engine.state.strategy_disabled
+    return ReplayResult(
+        run.dir, done.items, done.records, seconds, truncated, restored.after, disabled
+    )
 
 
 def _open_run(
@@ -187,8 +228,11 @@ def _paced(
 def replay_command(args: argparse.Namespace) -> int:
     config, _ = config_of(args)
     config, strategy = strategy_of(args, config)
-    if not args.file.exists():
-        raise UsageError(f"{args.file}: no such file")
+    if not args.file.is_file():
+        what = "a directory, not a file" if args.file.is_dir() else "no such file"
+        raise UsageError(f"--file {args.file}: {what}")
+    if args.interval is not None:
+        config = evolve(config, venue={"interval": args.interval})
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise UsageError("--checkpoint-every must be at least 1")
     for extra in (args.funding, args.mark):
@@ -206,4 +250,11 @@ def replay_command(args: argparse.Namespace) -> int:
         f"replayed {result.items:,} inputs → {result.records:,} journal records in "
         f"{result.seconds:.1f} s ({rate:,.0f}/s)\n{result.run.path}"
     )
+    if result.strategy_disabled:
+        print(
+            f"trio-paper: the strategy raised until it was disabled; its errors are in "
+            f"{result.run.events}",
+            file=sys.stderr,
+        )
+        return Exit.STRATEGY_FAILED
     return 0

@@ -98,7 +98,7 @@ def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
     if args.sim_fault or args.sim_faults:
         if sim_file is None:
             raise UsageError("--sim-fault and --sim-faults need --sim")
-        faults = FaultPlan.parse(args.sim_fault)
+        faults = FaultPlan.parse(args.sim_fault, "--sim-fault")
         if args.sim_faults:
             faults += FaultPlan.load(args.sim_faults)
     minutes = args.minutes or config.session.minutes

@@ -178,15 +178,15 @@ class FaultPlan:
         return cls(cycle=_cycle(seconds, [_kind(k) for k in kinds], start))
 
     @classmethod
-    def parse(cls, specs: Iterable[str]) -> FaultPlan:
-        """Command-line specs (``--fault``), each ``KIND@AT[:DURATION][,NAME=VALUE...]`` or
-        ``every@SECONDS[,kinds=K1+K2...][,start=S]``."""
+    def parse(cls, specs: Iterable[str], option: str = "--fault") -> FaultPlan:
+        """Command-line specs (``option``: ``sim --fault``, ``run --sim-fault``), each
+        ``KIND@AT[:DURATION][,NAME=VALUE...]`` or ``every@SECONDS[,kinds=K1+K2...][,start=S]``."""
         plan = cls()
         for text in specs:
             try:
                 plan += _parse_spec(text)
             except FaultError as exc:
-                raise FaultError(f"--fault {text!r}: {exc}") from None
+                raise FaultError(f"{option} {text!r}: {exc}") from None
         return plan
 
     @classmethod

@@ -321,7 +321,7 @@ def add_sweep_parser(
 ) -> argparse.ArgumentParser:
     """Add ``sweep`` to the CLI's subcommands; the caller sets its handler."""
     sweep: argparse.ArgumentParser = commands.add_parser(
-        "sweep", parents=parents, formatter_class=formatter_class,
+        "sweep", parents=parents, formatter_class=formatter_class, allow_abbrev=False,
         help="replay a grid of strategy params on Dask, locally or on a cluster",
         description="Replay a candle file or recording once per combination of strategy "
         "params, in parallel on Dask (a local cluster by default), and write one row per "

@@ -27,7 +27,12 @@ def load(spec: str, params: dict[str, Any]) -> Strategy[Any, Any]:
         raise StrategyError(f"strategy {spec}: {exc.where}: {exc.reason}") from None
     except (TypeError, ValueError) as exc:
         raise StrategyError(f"strategy {spec}: bad params: {exc}") from None
-    strategy = cls(checked)
+    try:
+        strategy = cls(checked)
+    except Exception as exc:  # the user's constructor: one line, not a traceback
+        raise StrategyError(
+            f"strategy {spec}: cannot start ({type(exc).__name__}: {exc})"
+        ) from None
     strategy.spec = spec
     return strategy
 
