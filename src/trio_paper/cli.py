@@ -239,11 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
         "status", parents=[common], formatter_class=_formatter, allow_abbrev=False,
         help="what the paper account holds now",
         description="Cash, equity, position, working orders and risk state from the last "
-        "checkpoint in state/, its age, and whether a session is running.",
+        "checkpoint of the live account (state/live/; --sim: the simulator's, state/sim/), its "
+        "age, and whether a session is running. The two accounts never mix: a demo never moves "
+        "the live account.",
         epilog="examples:\n  trio-paper status\n  trio-paper status --json\n"
         "  trio-paper status --check    exit 0 if a session is running and checkpointing, else 1",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="print JSON for scripts")
+    status.add_argument(
+        "--sim", action="store_true", help="the simulator's account (state/sim/), not the live one"
+    )
     status.add_argument(
         "--check", action="store_true", help="health check: exit 0 if healthy, 1 if not"
     )
@@ -260,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     reset.add_argument("--halt", action="store_true", help="lift a breaker or daily-limit halt")
     reset.add_argument("--kill", action="store_true", help="turn the kill switch off")
+    reset.add_argument(
+        "--sim", action="store_true", help="the simulator's account (state/sim/), not the live one"
+    )
     reset.set_defaults(handler=_command("reset", "reset_command"))
 
     recordings = commands.add_parser(

@@ -47,7 +47,7 @@ def strategy_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def status(home: Path) -> dict[str, Any]:
-    done = run(home, "status", "--json", timeout=30)
+    done = run(home, "status", "--sim", "--json", timeout=30)
     assert done.code == 0, done.stderr
     result: dict[str, Any] = orjson.loads(done.stdout)
     return result

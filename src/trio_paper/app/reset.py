@@ -11,8 +11,9 @@ import argparse
 
 from ..core import Core
 from ..errors import Exit, UsageError
-from ..store.checkpoint import Checkpoint, CheckpointStore, now_iso
+from ..store.checkpoint import Checkpoint, now_iso
 from ..store.lock import StateLock
+from .accounts import account_store, mode_of
 from .settings import home_of
 
 
@@ -24,7 +25,7 @@ def reset_command(args: argparse.Namespace) -> int:
     if args.kill and kill_file.exists():
         raise UsageError(f"remove {kill_file} first, or the next session stops again")
     with StateLock(state_dir):
-        store = CheckpointStore(state_dir)
+        store = account_store(home_of(args), mode_of(args.sim))
         checkpoint = store.load()
         if checkpoint is None:
             print("nothing to reset: there is no account yet")

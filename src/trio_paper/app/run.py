@@ -30,11 +30,11 @@ from ..runtime.feed import websocket_address
 from ..runtime.session import Session, SessionPlan
 from ..runtime.watchers import WatchPlan
 from ..sim import FaultPlan, demo_recording, open_simulator
-from ..store.checkpoint import CheckpointStore
 from ..store.journal import JournalWriter
 from ..store.lock import StateLock
 from ..store.recording import Header, RecordingWriter
 from ..store.rundir import ensure_home
+from .accounts import account_store, mode_of
 from .lifecycle import Run
 from .recover import recover
 from .settings import config_of, home_of, strategy_of, urls_of
@@ -108,7 +108,8 @@ def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
 
 def _run_locked(plan: RunPlan) -> int:
     home, config, strategy = plan.home, plan.config, plan.strategy
-    store = CheckpointStore(home / "state")
+    mode = mode_of(plan.sim_file is not None)
+    store = account_store(home, mode)
     if plan.fresh:
         archived = store.archive()
         if archived is not None:
@@ -120,7 +121,6 @@ def _run_locked(plan: RunPlan) -> int:
         if recovery.strategy and recovery.strategy != strategy.describe():
             log.warning("strategy changed since run %s: its state starts afresh", recovery.run_id)
             resume = {**resume, "engine": {**resume["engine"], "strategy": None}}
-    mode = "sim" if plan.sim_file is not None else "live"
     ws_url, rest_url = urls_of(config)
     run = Run.create(
         home, mode, config, strategy, ws_url=ws_url, rest_url=rest_url,

@@ -21,27 +21,38 @@ from ..config import Config
 from ..core import Core, engine_settings
 from ..engine.broker import Broker
 from ..errors import Exit
-from ..store.checkpoint import CheckpointError, CheckpointStore
+from ..store.checkpoint import CURRENT, CheckpointError
 from ..store.lock import holder
+from .accounts import MODES, account_dir, account_store, mode_of
 from .healthz import check, healthz_url
 from .lifecycle import Run
 from .settings import home_of
 
+_SOURCES = {"live": "live prices, state/live/", "sim": "the simulator, state/sim/"}
 STALE_FACTOR = 3
 """A running session checkpoints every ``checkpoint_interval_s``; this many missed: unhealthy."""
 
 
-def account_status(home: Path) -> dict[str, Any]:
-    """The account as plain data (what ``--json`` prints)."""
+def account_status(home: Path, mode: str = "live") -> dict[str, Any]:
+    """The ``mode`` account as plain data (what ``--json`` prints)."""
     state_dir = home / "state"
     pid = holder(state_dir) if state_dir.exists() else None
-    report: dict[str, Any] = {"home": str(home), "running": pid is not None, "pid": pid}
+    report: dict[str, Any] = {
+        "home": str(home), "mode": mode, "running": pid is not None, "pid": pid,
+    }  # fmt: skip
+    folder = account_dir(home, mode)
     try:
-        checkpoint = CheckpointStore(state_dir).load()
+        checkpoint = account_store(home, mode).load() if state_dir.exists() else None
     except CheckpointError as exc:
         return {**report, "account": None, "problem": str(exc)}
     if checkpoint is None:
-        return {**report, "account": None, "problem": "no account yet: run `trio-paper run` first"}
+        other = "sim" if mode == "live" else "live"
+        hint = "`trio-paper run --sim`" if mode == "sim" else "`trio-paper run`"
+        if (account_dir(home, other) / CURRENT).exists():
+            hint += (
+                f"; `trio-paper status{' --sim' if other == 'sim' else ''}` shows the {other} one"
+            )
+        return {**report, "account": None, "problem": f"no {mode} account in {folder} yet: {hint}"}
     run = Run.find(home, checkpoint.run_id)
     config = run.manifest.run_config() if run is not None else Config()
     state = Core.restore_state(checkpoint.core)
@@ -77,8 +88,14 @@ def status_command(args: argparse.Namespace) -> int:
         healthy, text = check(url, os.environ.get("TRIO_PAPER_SERVE_TOKEN") or None)
         print(text)
         return Exit.OK if healthy else Exit.ERROR
-    status = account_status(home_of(args))
+    home = home_of(args)
+    status = account_status(home, mode_of(args.sim))
     if args.check:
+        if not args.sim:  # the running session's account: whichever checkpointed last
+            status = min(
+                (account_status(home, mode) for mode in MODES),
+                key=lambda s: s["checkpoint"]["age_s"] if s.get("checkpoint") else float("inf"),
+            )
         healthy, why = _health(status)
         print(("healthy: " if healthy else "unhealthy: ") + why)
         return Exit.OK if healthy else Exit.ERROR
@@ -115,6 +132,7 @@ def _text(status: dict[str, Any]) -> str:
     orders = status["orders"]
     side = "flat" if not p["qty"] else ("long" if p["qty"] > 0 else "short")
     lines = [
+        f"account      {status['mode']} ({_SOURCES[status['mode']]})",
         f"session      {running}; last run {status['run_id']}",
         f"checkpoint   {c['saved_at']} ({c['age_s']:.0f} s ago)",
         f"cash         {_money(a['cash'])} USDT",
