@@ -7,7 +7,7 @@ MINUTES ?= 10
 DEMO    := src/trio_paper/sim/recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo replay sim test lint crash-test bench recordings clean \
+.PHONY: help install dev-install run demo replay sim test lint crash-test bench recordings clean \
         container-build container-run container-test
 
 help: ## this menu
@@ -17,11 +17,17 @@ help: ## this menu
 
 ##@ Paper trading (each target installs first)
 
-install: $(VENV)/.installed ## create .venv and install trio-paper with its dev tools
+install: $(VENV)/.runtime ## create .venv and install trio-paper (what a session needs)
 
-$(VENV)/.installed: pyproject.toml
+dev-install: $(VENV)/.dev ## ... plus the dev tools: tests, linters, Dask for sweeps
+
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -47,24 +53,24 @@ sim: install ## serve the demo recording as a local Bitunix-like exchange; print
 test: lint ## lint, then the whole test suite
 	$(BIN)/pytest
 
-lint: install ## ruff (with the ASYNC rules), mypy, and the import layering (import-linter)
+lint: dev-install ## ruff (with the ASYNC rules), mypy, and the import layering (import-linter)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo --no-cache
 
 N ?= 20
-crash-test: install ## SIGKILL a replay at N random moments (N=20); it must end as if never killed
+crash-test: dev-install ## SIGKILL a replay at N random moments (N=20); it must end as if never killed
 	TRIO_PAPER_CRASH_KILLS=$(N) $(BIN)/pytest tests/store/test_crash.py
 
-bench: install ## replay, live-path and sweep benchmarks → bench/results.md (~7 min; BASELINE=<commit|src>)
+bench: dev-install ## replay, live-path and sweep benchmarks → bench/results.md (~7 min; BASELINE=<commit|src>)
 	$(BIN)/python -m bench $(if $(BASELINE),--baseline $(BASELINE))
 
 CANDLES := ../shared/data/candles
-recordings: install ## rebuild recordings/ from the real candles in ../shared/data
+recordings: install ## rebuild the shipped recordings from the real candles in ../shared/data
 	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
 	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
-	  --start 2025-05-08T12:29:00Z --minutes 12 --out $(DEMO)
+	  --start 2025-05-08T12:29:00Z --minutes 12 --out src/trio_paper/sim/recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
 	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
 	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
 	  --start 2025-05-08T00:00:00Z --minutes 1440 --out recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz
@@ -125,7 +131,7 @@ container-run: container-build ## a MINUTES=10 session in it, on ./runs ./logs .
 	$(ENGINE) run --rm $(TTY) --name trio-paper --stop-timeout 30 $(AS_ME) $(MOUNTS) \
 	  $(if $(wildcard .env),--env-file .env) $(IMAGE) run --minutes $(MINUTES) $(ARGS)
 
-container-test: install ## build it, SIGTERM a --sim session in it, check what it left here
+container-test: dev-install ## build it, SIGTERM a --sim session in it, check what it left here
 	$(container-note)
 	TRIO_PAPER_CONTAINER_TEST=1 TRIO_PAPER_IMAGE=$(IMAGE) TRIO_PAPER_BASE=$(BASE) \
 	  TRIO_PAPER_PODMAN_RUNTIME=$(PODMAN_RUNTIME) $(BIN)/pytest -m container -v -s tests/container

@@ -121,7 +121,7 @@ def test_bad_yaml(tmp_path: Path) -> None:
     path.write_text("feed:\n  ping_interval_s: [\n")
     with pytest.raises(ConfigError, match="not valid YAML") as info:
         load(path)
-    assert str(info.value).startswith(f"{path}: ")
+    assert str(info.value).startswith(f"{path}:3:1: ")
 
 
 def test_missing_and_unreadable_files(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ class RiskConfig:
     max_leverage: Decimal = attrs.field(default=D("5"), validator=gt(D(0)))
     max_notional_usdt: Decimal = attrs.field(default=D("50000"), validator=gt(D(0)))
     max_orders_per_minute: int = attrs.field(default=6, validator=gt(0))
-    min_entry_interval_s: float = attrs.field(default=60.0, validator=ge(0))
+    min_entry_interval_s: float = attrs.field(default=50.0, validator=ge(0))
     breaker_losses: int = attrs.field(default=3, validator=gt(0))
     breaker_drawdown_pct: Decimal = attrs.field(default=D("5"), validator=[gt(D(0)), le(D(100))])
     daily_loss_limit_pct: Decimal = attrs.field(default=D("3"), validator=[gt(D(0)), le(D(100))])

@@ -19,6 +19,7 @@ from ..config import Config
 from ..engine.strategies import Strategy
 from ..engine.strategies import load as load_strategy
 from ..report import write_reports
+from ..report.terminal import summary_lines
 from ..store.checkpoint import now_iso
 from ..store.rundir import RunDir, new_run, point_latest, runs_root
 
@@ -120,6 +121,11 @@ class Run:
 
     def save(self) -> None:
         self.dir.write_manifest(self.manifest.to_dict())
+
+    def summary_lines(self) -> list[str]:
+        """What the terminal shows of the finished run (``report.terminal``)."""
+        summary = orjson.loads(self.dir.summary_json.read_bytes())
+        return summary_lines(summary, self.dir.summary_html)
 
     def finish(self, reason: str, code: int | None = None, **fields: Any) -> None:
         """Record how the run ended, write its reports, and make it ``runs/latest``."""

@@ -248,7 +248,9 @@ def replay_command(args: argparse.Namespace) -> int:
     rate = result.items / result.seconds if result.seconds else 0.0
     print(
         f"replayed {result.items:,} inputs → {result.records:,} journal records in "
-        f"{result.seconds:.1f} s ({rate:,.0f}/s)\n{result.run.path}"
+        f"{result.seconds:.1f} s ({rate:,.0f}/s)",
+        *Run.open(result.run.path).summary_lines(),
+        sep="\n",
     )
     if result.strategy_disabled:
         print(

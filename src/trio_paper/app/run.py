@@ -158,7 +158,7 @@ def _run_locked(plan: RunPlan) -> int:
         durable.close()
     run.finish(reason, int(code))
     last_alerts(plan.watch.alerter, run, reason, fatal_text)
-    print(f"run {run.id} done: {run.dir.summary_html}", file=sys.stderr)
+    print("\n".join([f"run {run.id} ({reason})", *run.summary_lines()]))
     return code
 
 
