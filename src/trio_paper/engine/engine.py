@@ -25,6 +25,7 @@ from ..model import (
     Ticker,
     Trade,
 )
+from ..times import DAY_MS
 from .broker import Broker, BrokerSettings
 from .intents import CancelEntries, Enter, Exit
 from .records import Record, RecordType
@@ -154,6 +155,16 @@ class Engine:
     def kill(self, t: int, source: str) -> None:
         self._advance(t)
         self.risk.kill(t, source)
+
+    def halt_on_error(self, t: int, reason: str) -> None:
+        """An input raised inside the engine: no new entries until the day's end (or
+        ``trio-paper reset --halt``). Orders and the position stay: closing them at prices
+        that just broke the engine could fail the same way."""
+        self._advance(t)
+        s = self.state.risk
+        until = (s.day if s.day is not None else t // DAY_MS * DAY_MS) + DAY_MS
+        s.halted_until, s.halt_reason = until, reason
+        self._emit(RecordType.RISK, event="halt", reason=reason, until=until)
 
     def on_clock(self, t: int) -> None:
         self._advance(t)
