@@ -182,3 +182,20 @@ def test_binance_events_pass_the_same_bounds() -> None:
         except MalformedMessage:
             refused += 1
     assert refused == 2
+
+
+def test_a_resumed_session_start_is_in_the_outcome() -> None:
+    """The records of a resuming ``session_start`` come from the engine ``_resume`` built, so
+    the shell writes (and syncs) them before any checkpoint claims them. (At 6401a91 they were
+    read off the replaced engine: the outcome was empty, the record lost after a kill -9.)"""
+    first = Session()
+    first.open(Side.SELL, "1010")
+    data = first.core.snapshot()
+    second = Core(config(broker={"slippage_pct": D(0)}), Scripted())
+    outcome = second.on_item(SessionStart(1, T0 + 5000, "resumed", resume=data))
+    (start,) = outcome.records
+    assert start["type"] == "session_start"
+    assert start["resumed"] is True
+    assert start["seq"] == first.core.engine.state.seq + 1
+    assert outcome.durable
+    assert second.engine.state.seq == start["seq"]
