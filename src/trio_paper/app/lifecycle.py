@@ -117,6 +117,12 @@ class Run:
     def id(self) -> str:
         return self.dir.id
 
+    @property
+    def reported(self) -> bool:
+        """Whether both reports are written: a run can end (``session_end``, the manifest's
+        ``ended``) and die before them; whoever opens it next writes them."""
+        return self.dir.summary_json.exists() and self.dir.summary_html.exists()
+
     def save(self) -> None:
         self.dir.write_manifest(self.manifest.to_dict())
 

@@ -76,7 +76,7 @@ def recover(home: Path, store: CheckpointStore) -> Recovery | None:
             "run %s had stopped abruptly: re-ran %d recorded inputs, appended %d journal records",
             run.id, replayed, appended,
         )  # fmt: skip
-    elif appended or not run.dir.summary_json.exists():
+    elif appended or not run.reported:
         run.finish(run.manifest.exit_reason or "ended", run.manifest.exit_code)
     saved = restored.core.snapshot()
     return Recovery(run.id, replayed, appended, interrupted, run.manifest.strategy, saved)

@@ -34,6 +34,7 @@ from ..store.journal import JournalWriter
 from ..store.lock import StateLock
 from ..store.recording import Header, RecordingWriter
 from ..store.rundir import ensure_home
+from .late_signals import hold_late_signals
 from .lifecycle import Run
 from .recover import recover
 from .settings import config_of, home_of, strategy_of, urls_of
@@ -100,6 +101,7 @@ def _plan(args: argparse.Namespace) -> RunPlan:
 
 def _run_locked(plan: RunPlan) -> int:
     home, config, strategy = plan.home, plan.config, plan.strategy
+    hold_late_signals()  # recovery and the end; the session's own watcher restores it after
     store = CheckpointStore(home / "state")
     if plan.fresh:
         archived = store.archive()
