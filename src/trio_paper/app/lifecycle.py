@@ -14,7 +14,7 @@ import attrs
 import orjson
 
 from .. import __version__
-from ..codec import config_converter, converter, structure
+from ..codec import MalformedMessage, config_converter, converter, structure
 from ..config import Config
 from ..engine.strategies import Strategy
 from ..engine.strategies import load as load_strategy
@@ -105,7 +105,10 @@ class Run:
             raise ValueError(f"{folder.manifest}: not JSON ({exc})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{folder.manifest}: not a manifest")
-        return cls(folder, Manifest.from_dict(data, str(folder.manifest)))
+        try:
+            return cls(folder, Manifest.from_dict(data, str(folder.manifest)))
+        except MalformedMessage as exc:
+            raise ValueError(f"{folder.manifest}: not a manifest ({exc})") from None
 
     @classmethod
     def find(cls, home: Path, run_id: str) -> Run | None:

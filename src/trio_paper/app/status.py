@@ -40,7 +40,10 @@ def account_status(home: Path) -> dict[str, Any]:
         return {**report, "account": None, "problem": str(exc)}
     if checkpoint is None:
         return {**report, "account": None, "problem": "no account yet: run `trio-paper run` first"}
-    run = Run.find(home, checkpoint.run_id)
+    try:
+        run = Run.find(home, checkpoint.run_id)
+    except ValueError:  # a damaged manifest: the account is in the checkpoint
+        run = None
     config = run.manifest.run_config() if run is not None else Config()
     state = Core.restore_state(checkpoint.core)
     broker = Broker(engine_settings(config).broker, state.engine.broker, lambda *a, **k: None)

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import orjson
 
-from ..codec import dumps
+from ..codec import MalformedMessage, dumps
 from ..core import Core
 from ..errors import BadState
 from .files import fsync_dir, private_dir, write_synced
@@ -79,11 +79,33 @@ def decode(data: bytes, path: Path) -> Checkpoint:
     body = rest.removesuffix(b"\n")
     if len(body) != header.get("bytes") or hashlib.sha256(body).hexdigest() != header.get("sha256"):
         raise CheckpointError(f"{path}: checksum mismatch (the file is damaged)")
-    fields = orjson.loads(body)
+    fields = _fields(body, path)
     return Checkpoint(
         fields["run_id"], fields["input_seq"], fields["journal_seq"], fields["saved_at"],
         fields["core"], path,
     )  # fmt: skip
+
+
+_FIELDS = {"run_id": str, "input_seq": int, "journal_seq": int, "saved_at": str, "core": dict}
+
+
+def _fields(body: bytes, path: Path) -> dict[str, Any]:
+    """The body's fields, each of its type, and a core state that restores: a checksum proves
+    the bytes are what was written, not that a person (or a bug) wrote the right thing."""
+    try:
+        fields = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise CheckpointError(f"{path}: the body is not JSON") from None
+    if type(fields) is not dict:
+        raise CheckpointError(f"{path}: the body is not an object")
+    for key, kind in _FIELDS.items():
+        if type(fields.get(key)) is not kind:
+            raise CheckpointError(f"{path}: {key} is missing or not {kind.__name__}")
+    try:
+        Core.restore_state(fields["core"])
+    except MalformedMessage as exc:
+        raise CheckpointError(f"{path}: the account state does not restore: {exc}") from None
+    return fields
 
 
 class CheckpointStore:
@@ -123,6 +145,10 @@ class CheckpointStore:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
+                continue
+            except OSError as exc:  # a directory where the file should be, no permission
+                problems.append(f"{path}: cannot read ({exc.strerror or exc})")
+                log.error("%s; trying the previous generation", problems[-1])
                 continue
             try:
                 checkpoint = decode(data, path)
