@@ -31,9 +31,11 @@ async def test_a_backfill_over_two_pages_has_every_bar(tape: Tape, inclusive: bo
     rules = ExchangeRules(kline_end_inclusive=inclusive)
     with trio.fail_after(20):
         async with open_simulator(tape, speed=240, rules=rules) as sim, httpx.AsyncClient() as c:
-            await trio.sleep(0.6)
+            await trio.sleep(1.0)  # 4 minutes served after the recording's history
             end = (sim.exchange_now() // MINUTE_MS - 1) * MINUTE_MS
+            oldest = tape.history[("BTCUSDT", MINUTE_MS)][0].open_time + sim.shift_ms
             start = end - 202 * MINUTE_MS
+            assert oldest <= start, "the simulator has fewer bars than the test asks for"
             rest = RestKlines(BITUNIX, sim.rest_url, "BTCUSDT", "1min")
             pages = await rest.pages(start, end, c)
     assert all(page.error is None for page in pages)
