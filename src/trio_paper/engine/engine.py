@@ -258,7 +258,9 @@ class Engine:
             return
         try:
             intents: Sequence[object] = handler(event, self._view(t, live, equity))
-        except Exception as exc:
+        except BaseException as exc:  # user code: a BaseException subclass is its error too
+            if _propagates(exc):
+                raise
             self._strategy_failed(t, exc)
             return
         for intent in intents:
@@ -293,7 +295,7 @@ class Engine:
         else:
             self._strategy_failed(t, TypeError(f"not an intent: {intent!r}"))
 
-    def _strategy_failed(self, t: int, exc: Exception) -> None:
+    def _strategy_failed(self, t: int, exc: BaseException) -> None:
         s = self.state
         s.strategy_errors += 1
         message = f"{type(exc).__name__}: {exc}"
@@ -312,3 +314,9 @@ class Engine:
         s.strategy_disabled = disabled
         self.broker.cancel_all("strategy error", entries_only=True)
         self.broker.close_position(t, "strategy_error")
+
+
+def _propagates(exc: BaseException) -> bool:
+    """What a strategy may not swallow: Ctrl-C, and cancellation (the engine imports no Trio,
+    so ``trio.Cancelled`` is known by name)."""
+    return isinstance(exc, KeyboardInterrupt | GeneratorExit) or type(exc).__name__ == "Cancelled"

@@ -24,6 +24,7 @@ import orjson
 from ..codec import MalformedMessage, dumps
 from ..core import Core
 from ..errors import BadState
+from ..scrub import scrub_bytes
 from .files import fsync_dir, private_dir, write_synced
 
 FORMAT = "trio-paper-checkpoint"
@@ -184,6 +185,9 @@ class CheckpointStore:
 def checkpoint_of(run_id: str, core: Core) -> Checkpoint:
     """The core's state now, as a checkpoint of run ``run_id``."""
     snapshot = core.snapshot()
+    engine = snapshot["engine"]
+    if engine.get("strategy") is not None:  # user data: a secret kept there is masked on disk
+        engine["strategy"] = orjson.loads(scrub_bytes(dumps(engine["strategy"])))
     return Checkpoint(run_id, core.state.last_seq, core.engine.state.seq, now_iso(), snapshot)
 
 
