@@ -5,7 +5,8 @@ One connection at a time, each in its own nursery with three tasks:
 - the **pump** reads every message (trio-websocket's own queue is tiny, so nothing else may
   block its reader) and hands each, stamped with its receive time, to the session;
 - the **heartbeat** sends the venue's keepalive (Bitunix: a JSON ping) every ``ping_interval``
-  and waits for the pong under ``fail_after(pong_timeout)``; where the server pings instead
+  and waits ``pong_timeout`` for the pong — or any frame, or a pump busy handing frames to the
+  engine (under a flood the pong waits behind the backlog); where the server pings instead
   (Binance), trio-websocket answers and there is no heartbeat;
 - the **watchdog** is a cancel scope around the connection whose deadline every market frame
   pushes forward: if no market frame arrives for ``stale_after``, it expires and the connection
