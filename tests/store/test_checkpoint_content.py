@@ -47,7 +47,6 @@ def variants() -> dict[str, Any]:
         "a missing field": {k: v for k, v in body.items() if k != "journal_seq"},
         "a string seq": {**body, "input_seq": "12"},
         "a list core": {**body, "core": []},
-        "a core missing its engine": {**body, "core": {"decoder": body["core"]["decoder"]}},
     }
 
 
