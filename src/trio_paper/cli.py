@@ -409,11 +409,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             _fail(exit_code_of(exc), str(exc))
         except KeyboardInterrupt:
             _fail(Exit.INTERRUPTED, "interrupted")
-        except Exception as exc:
+        except SystemExit:
+            raise
+        except BaseException as exc:  # any other: logged scrubbed, never a raw traceback
             logs.log_exception("cli", exc)
             raise SystemExit(int(exit_code_of(exc))) from None
         finally:
-            logs.shutdown()
+            _shutdown_logs()
+
+
+def _shutdown_logs() -> None:
+    """Close the logs; a failure is one scrubbed line (inside the scrubbing terminal), not a
+    traceback printed after it."""
+    try:
+        logs.shutdown()
+    except Exception as exc:
+        print(f"trio-paper: cannot close the logs: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -62,6 +62,7 @@ class FeedConfig:
     bar_grace_s: float = attrs.field(default=2.0, validator=ge(0))
     tick_interval_s: float = attrs.field(default=1.0, validator=gt(0))
     warmup_bars: int = attrs.field(default=200, validator=ge(0))
+    max_clock_skew_s: float = attrs.field(default=300.0, validator=gt(0))
 
 
 @attrs.frozen
@@ -69,6 +70,8 @@ class InstrumentConfig:
     tick_size: Decimal = attrs.field(default=D("0.1"), validator=gt(D(0)))
     lot_step: Decimal = attrs.field(default=D("0.0001"), validator=gt(D(0)))
     min_notional_usdt: Decimal = attrs.field(default=D("5"), validator=ge(D(0)))
+    max_price_usdt: Decimal = attrs.field(default=D("10000000"), validator=gt(D(0)))
+    max_funding_rate_pct: Decimal = attrs.field(default=D("5"), validator=gt(D(0)))
 
 
 @attrs.frozen

@@ -9,6 +9,7 @@ them durable now, fetch these missing bars, stop.
 
 from __future__ import annotations
 
+import traceback
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +39,7 @@ from .inputs import (
 )
 from .model import Bar, Parsed
 from .venues.decoder import MarketDecoder
+from .venues.sanity import Bounds
 
 CHECKPOINT_SCHEMA = 1
 HUNDRED = Decimal(100)
@@ -63,6 +65,19 @@ def engine_settings(config: Config) -> EngineSettings:
         breaker_drawdown_pct=r.breaker_drawdown_pct, daily_loss_limit_pct=r.daily_loss_limit_pct,
     )  # fmt: skip
     return EngineSettings(broker, risk, config.account.starting_cash_usdt)
+
+
+def sanity_bounds(config: Config) -> Bounds:
+    """What an absurd market value is, from the user's config: below one tick, above
+    ``max_price_usdt``, a funding rate beyond ``max_funding_rate_pct``, a time further than
+    ``max_clock_skew_s`` from the receive time."""
+    i = config.instrument
+    return Bounds(
+        min_price=i.tick_size,
+        max_price=i.max_price_usdt,
+        max_funding_rate=i.max_funding_rate_pct / HUNDRED,
+        max_skew_ms=int(config.feed.max_clock_skew_s * 1000),
+    )
 
 
 @attrs.frozen
@@ -127,6 +142,7 @@ class Core:
         self.config = config
         self.venue = venues.get(config.venue.name)
         self.settings = engine_settings(config)
+        self.bounds = sanity_bounds(config)
         self.interval_ms = self.venue.intervals[config.venue.interval]
         if state is None:
             decoder = MarketDecoder.create(
@@ -157,7 +173,29 @@ class Core:
         return structure(data, CoreState, "$checkpoint")
 
     def on_item(self, item: Input) -> Outcome:
-        """Handle one input; return what it produced."""
+        """Handle one input; return what it produced.
+
+        Fails safe: an exception from inside (a bug, or a value nothing refused) never leaves
+        this door. It is journaled as a risk halt and the session goes on without new entries,
+        so neither this session nor a restart that replays the same input dies of it.
+        """
+        try:
+            return self._on_item(item)
+        except Exception as exc:
+            return self._failed(item, exc)
+
+    def _failed(self, item: Input, exc: Exception) -> Outcome:
+        self.notices.append(
+            f"engine error on {type(item).__name__} seq {item.seq}: "
+            + "".join(traceback.format_exception(exc))
+        )
+        try:
+            self.engine.halt_on_error(item.t, f"engine error: {type(exc).__name__}: {exc}")
+        except Exception as again:  # the engine is past saving: at least keep the session
+            self.notices.append(f"engine halt failed too: {type(again).__name__}: {again}")
+        return Outcome.of(self._take(), start=True)
+
+    def _on_item(self, item: Input) -> Outcome:
         t = item.t
         self.state.last_seq = item.seq
         if isinstance(item, Frame):
@@ -216,6 +254,11 @@ class Core:
                 parsed = self.venue.parse_frame(item.raw)
             except MalformedMessage as exc:
                 parsed = exc
+        if not isinstance(parsed, MalformedMessage):
+            try:
+                self.bounds.check(parsed, item.t, self.decoder.symbol)
+            except MalformedMessage as exc:
+                parsed = exc
         if isinstance(parsed, MalformedMessage):
             self.decoder.on_bad_frame()
             self.notices.append(f"bad frame seq {item.seq}: {parsed}")
@@ -252,9 +295,11 @@ class Core:
         error = item.error
         if item.body is not None:
             try:
-                bars = self.venue.parse_klines(
+                parsed = self.venue.parse_klines(
                     item.body, self.config.venue.symbol, self.interval_ms
                 )
+                self.bounds.check_bars(parsed, item.t)
+                bars = parsed
             except (MalformedMessage, venues.RestError) as exc:
                 error = str(exc)
         accepted = self.decoder.on_backfill(item.t, bars)

@@ -45,8 +45,9 @@ MIN = 60_000
 CONFIG = evolve(Config(), broker={"slippage_pct": D(0)})
 
 
-class Crash(BaseException):
-    """Not an ``Exception``: the engine does not contain it, so it stops the replay dead."""
+class Crash(KeyboardInterrupt):
+    """A Ctrl-C from inside: the engine contains any other error of a strategy (even a
+    ``BaseException``), not this one, so it stops the replay dead."""
 
 
 CRASH_AT: list[int] = []

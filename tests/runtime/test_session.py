@@ -95,7 +95,9 @@ def test_the_tour_ends_at_the_deadline_with_every_artifact(toured: Finished) -> 
 def test_every_fault_was_seen_and_survived(toured: Finished) -> None:
     records = toured.records()
     reasons = [r["reason"] for r in feed_events(records, "disconnected")]
-    assert any("no pong" in reason for reason in reasons), reasons
+    # pong-never and pong-late windows keep the data flowing, and any frame is a sign of life:
+    # they drop nothing (a silent socket goes stale first: stale_after_s < ping + pong timeout)
+    assert not any("no pong" in reason for reason in reasons), reasons
     assert any("code 1000" in reason for reason in reasons), reasons  # close
     assert any("code 1006" in reason for reason in reasons), reasons  # drop
     assert any("HTTP 503" in reason for reason in reasons), reasons  # refuse

@@ -89,9 +89,10 @@ def test_every_cycles_through_kinds_forever_merged_with_fixed_faults() -> None:
     assert [str(f) for f in first] == [
         "drop@30", "stall@90:10", "garbage@100,count=2", "drop@150", "stall@210:10",
     ]  # fmt: skip
-    default = list(itertools.islice(FaultPlan.every(60).schedule(), 13))
+    kinds = len(FaultKind)
+    default = list(itertools.islice(FaultPlan.every(60).schedule(), kinds + 1))
     assert [f.kind for f in default] == [*FaultKind, FaultKind.CLOSE]
-    assert [f.at for f in default] == [60.0 * n for n in range(1, 14)]
+    assert [f.at for f in default] == [60.0 * n for n in range(1, kinds + 2)]
     with pytest.raises(FaultError, match="only one 'every' cycle"):
         FaultPlan.every(60) + FaultPlan.parse(["every@30"])
 

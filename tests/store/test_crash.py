@@ -2,6 +2,8 @@
 must end with the journal and the account an uninterrupted replay of the same input has.
 
 CI runs ``TRIO_PAPER_CRASH_KILLS`` (default 20) kill points; ``make crash-test N=1000`` more.
+Two kill points are aimed rather than random: the moment a killed replay resumes, and the
+moment a replay's manifest says it ended (its reports being written).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import os
 import random
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -33,8 +37,15 @@ def replay(recording: Path, home: Path, run_id: str) -> subprocess.Popen[bytes]:
 
 
 def finished(home: Path, run_id: str) -> bool:
-    manifest = home / "runs" / run_id / "manifest.json"
-    return manifest.exists() and "ended" in orjson.loads(manifest.read_bytes())
+    """Ended, and both reports written (a kill can land between the two)."""
+    run = home / "runs" / run_id
+    manifest = run / "manifest.json"
+    return (
+        manifest.exists()
+        and "ended" in orjson.loads(manifest.read_bytes())
+        and (run / "summary.json").exists()
+        and (run / "summary.html").exists()
+    )
 
 
 def account(home: Path, run_id: str) -> dict[str, object]:
@@ -93,3 +104,43 @@ def test_killed_replays_end_exactly_like_an_uninterrupted_one(
     )
     thirds = {min(2, position * 3 // items) for position in landed}
     assert thirds == {0, 1, 2}, sorted(landed)
+
+
+def manifest_says(home: Path, run_id: str, key: str) -> bool:
+    manifest = home / "runs" / run_id / "manifest.json"
+    try:
+        return key in orjson.loads(manifest.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+
+
+def kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
+    """SIGKILL ``process`` the moment ``ready()`` holds (polled every 2 ms)."""
+    deadline = time.monotonic() + 60
+    while not ready() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.kill()
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["at resume", "during the reports"])
+def test_aimed_kills_end_exactly_like_an_uninterrupted_replay(
+    demo_recording: Path, tmp_path: Path, point: str
+) -> None:
+    assert replay(demo_recording, tmp_path, "uninterrupted").wait(timeout=120) == 0
+    expected = (tmp_path / "runs" / "uninterrupted" / "events.jsonl").read_bytes()
+    state = tmp_path / "runs" / "killed" / "state"
+    if point == "at resume":
+        first = replay(demo_recording, tmp_path, "killed")
+        kill_when(first, lambda: CheckpointStore(state).load() is not None)
+        second = replay(demo_recording, tmp_path, "killed")
+        kill_when(second, lambda: manifest_says(tmp_path, "killed", "resumes"))
+    else:
+        first = replay(demo_recording, tmp_path, "killed")
+        kill_when(first, lambda: manifest_says(tmp_path, "killed", "ended"))
+    while not finished(tmp_path, "killed"):
+        code = replay(demo_recording, tmp_path, "killed").wait(timeout=120)
+        assert code == 0, (tmp_path / "killed.stderr").read_text()
+    assert (tmp_path / "runs" / "killed" / "events.jsonl").read_bytes() == expected
+    assert account(tmp_path, "killed") == account(tmp_path, "uninterrupted")

@@ -14,7 +14,7 @@ import attrs
 import orjson
 
 from .. import __version__
-from ..codec import config_converter, converter, structure
+from ..codec import MalformedMessage, config_converter, converter, structure
 from ..config import Config
 from ..engine.strategies import Strategy
 from ..engine.strategies import load as load_strategy
@@ -107,7 +107,10 @@ class Run:
             raise ValueError(f"{folder.manifest}: not JSON ({exc})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{folder.manifest}: not a manifest")
-        return cls(folder, Manifest.from_dict(data, str(folder.manifest)))
+        try:
+            return cls(folder, Manifest.from_dict(data, str(folder.manifest)))
+        except MalformedMessage as exc:
+            raise ValueError(f"{folder.manifest}: not a manifest ({exc})") from None
 
     @classmethod
     def find(cls, home: Path, run_id: str) -> Run | None:
@@ -118,6 +121,12 @@ class Run:
     @property
     def id(self) -> str:
         return self.dir.id
+
+    @property
+    def reported(self) -> bool:
+        """Whether both reports are written: a run can end (``session_end``, the manifest's
+        ``ended``) and die before them; whoever opens it next writes them."""
+        return self.dir.summary_json.exists() and self.dir.summary_html.exists()
 
     def save(self) -> None:
         self.dir.write_manifest(self.manifest.to_dict())

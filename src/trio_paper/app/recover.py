@@ -44,10 +44,14 @@ def recover(home: Path, store: CheckpointStore) -> Recovery | None:
     checkpoint = store.load()
     if checkpoint is None:
         return None
-    run = Run.find(home, checkpoint.run_id)
+    try:
+        run = Run.find(home, checkpoint.run_id)
+    except ValueError as exc:  # a damaged manifest: the account is in the checkpoint
+        log.error("%s", exc)
+        run = None
     if run is None:
         log.warning(
-            "run %s of the last checkpoint is gone; resuming from the checkpoint alone",
+            "run %s of the last checkpoint is gone or damaged; resuming from the checkpoint alone",
             checkpoint.run_id,
         )
         return Recovery(checkpoint.run_id, 0, 0, False, {}, checkpoint.core)
@@ -76,7 +80,7 @@ def recover(home: Path, store: CheckpointStore) -> Recovery | None:
             "run %s had stopped abruptly: re-ran %d recorded inputs, appended %d journal records",
             run.id, replayed, appended,
         )  # fmt: skip
-    elif appended or not run.dir.summary_json.exists():
+    elif appended or not run.reported:
         run.finish(run.manifest.exit_reason or "ended", run.manifest.exit_code)
     saved = restored.core.snapshot()
     return Recovery(run.id, replayed, appended, interrupted, run.manifest.strategy, saved)

@@ -166,11 +166,13 @@ def _open_run(
     strategy: Strategy[Any, Any],
     extra: dict[str, str | None],
 ) -> Run:
-    """A new run, or the unfinished one named ``run_id`` (then ``resumes`` counts up)."""
+    """A new run, or the unfinished one named ``run_id`` (then ``resumes`` counts up). A run
+    that ended but died before its reports is unfinished too: resuming it catches up on nothing
+    and writes them."""
     run = Run.find(home, run_id) if run_id is not None else None
     if run is not None:
         manifest = run.manifest
-        if manifest.ended is not None:
+        if manifest.ended is not None and run.reported:
             raise ReplayError(f"run {run_id} is complete; choose another --run-id")
         if manifest.input != str(path):
             raise ReplayError(f"run {run_id} replays {manifest.input}, not {path}")

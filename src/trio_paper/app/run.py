@@ -35,6 +35,7 @@ from ..store.lock import StateLock
 from ..store.recording import Header, RecordingWriter
 from ..store.rundir import ensure_home
 from .accounts import account_store, mode_of
+from .late_signals import hold_late_signals
 from .lifecycle import Run
 from .recover import recover
 from .settings import config_of, home_of, strategy_of, urls_of
@@ -108,6 +109,7 @@ def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
 
 def _run_locked(plan: RunPlan) -> int:
     home, config, strategy = plan.home, plan.config, plan.strategy
+    hold_late_signals()  # recovery and the end; the session's own watcher restores it after
     mode = mode_of(plan.sim_file is not None)
     store = account_store(home, mode)
     if plan.fresh:

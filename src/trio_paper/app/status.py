@@ -49,11 +49,14 @@ def account_status(home: Path, mode: str = "live") -> dict[str, Any]:
         other = "sim" if mode == "live" else "live"
         hint = "`trio-paper run --sim`" if mode == "sim" else "`trio-paper run`"
         if (account_dir(home, other) / CURRENT).exists():
-            hint += (
-                f"; `trio-paper status{' --sim' if other == 'sim' else ''}` shows the {other} one"
-            )
-        return {**report, "account": None, "problem": f"no {mode} account in {folder} yet: {hint}"}
-    run = Run.find(home, checkpoint.run_id)
+            flag = " --sim" if other == "sim" else ""
+            hint += f"; `trio-paper status{flag}` shows the {other} one"
+        problem = f"no {mode} account in {folder} yet: {hint}"
+        return {**report, "account": None, "problem": problem}
+    try:
+        run = Run.find(home, checkpoint.run_id)
+    except ValueError:  # a damaged manifest: the account is in the checkpoint
+        run = None
     config = run.manifest.run_config() if run is not None else Config()
     state = Core.restore_state(checkpoint.core)
     broker = Broker(engine_settings(config).broker, state.engine.broker, lambda *a, **k: None)

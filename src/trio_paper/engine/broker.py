@@ -182,7 +182,24 @@ class Broker:
                 return oid
 
     def knows_id(self, order_id: str) -> bool:
-        return order_id in self.state.used_ids
+        return order_id in self.state.used_ids or self._issued(order_id)
+
+    def _issued(self, order_id: str) -> bool:
+        """Whether ``order_id`` is one of ours, ``o1`` … below ``next_order``: those need no
+        list (``used_ids`` holds only the ids strategies chose, so it stops growing with every
+        fill, as it did in every checkpoint)."""
+        digits = order_id[1:]
+        return (
+            order_id[:1] == "o"
+            and digits.isascii()
+            and digits.isdigit()
+            and not digits.startswith("0")
+            and int(digits) < self.state.next_order
+        )
+
+    def _note_id(self, order_id: str) -> None:
+        if not self._issued(order_id):
+            self.state.used_ids.append(order_id)
 
     # --- market observations -------------------------------------------------------------
 
@@ -247,7 +264,7 @@ class Broker:
         Entries expire after the TTL; an order that flattens the position never does.
         """
         order.expires = None if order.reduce_only else t + self.settings.order_ttl_ms
-        self.state.used_ids.append(order.id)
+        self._note_id(order.id)
         self.state.orders.append(order)
         self.emit(RecordType.ORDER, **_order_fields(order))
         if order.kind == "market":
@@ -395,7 +412,7 @@ class Broker:
             price=price,
             reduce_only=True,
         )
-        self.state.used_ids.append(order.id)
+        self._note_id(order.id)
         self._fill(t, order, order.qty, price, liquidity, reason)
 
     def liquidation_price(self) -> Decimal | None:

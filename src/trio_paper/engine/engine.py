@@ -25,6 +25,7 @@ from ..model import (
     Ticker,
     Trade,
 )
+from ..times import DAY_MS
 from .broker import Broker, BrokerSettings
 from .intents import CancelEntries, Enter, Exit
 from .records import Record, RecordType
@@ -156,6 +157,16 @@ class Engine:
         self._advance(t)
         self.risk.kill(t, source)
 
+    def halt_on_error(self, t: int, reason: str) -> None:
+        """An input raised inside the engine: no new entries until the day's end (or
+        ``trio-paper reset --halt``). Orders and the position stay: closing them at prices
+        that just broke the engine could fail the same way."""
+        self._advance(t)
+        s = self.state.risk
+        until = (s.day if s.day is not None else t // DAY_MS * DAY_MS) + DAY_MS
+        s.halted_until, s.halt_reason = until, reason
+        self._emit(RecordType.RISK, event="halt", reason=reason, until=until)
+
     def on_clock(self, t: int) -> None:
         self._advance(t)
         self.broker.on_clock(t)
@@ -248,7 +259,9 @@ class Engine:
             return
         try:
             intents: Sequence[object] = handler(event, self._view(t, live, equity))
-        except Exception as exc:
+        except BaseException as exc:  # user code: a BaseException subclass is its error too
+            if _propagates(exc):
+                raise
             self._strategy_failed(t, exc)
             return
         for intent in intents:
@@ -283,7 +296,7 @@ class Engine:
         else:
             self._strategy_failed(t, TypeError(f"not an intent: {intent!r}"))
 
-    def _strategy_failed(self, t: int, exc: Exception) -> None:
+    def _strategy_failed(self, t: int, exc: BaseException) -> None:
         s = self.state
         s.strategy_errors += 1
         message = f"{type(exc).__name__}: {exc}"
@@ -302,3 +315,9 @@ class Engine:
         s.strategy_disabled = disabled
         self.broker.cancel_all("strategy error", entries_only=True)
         self.broker.close_position(t, "strategy_error")
+
+
+def _propagates(exc: BaseException) -> bool:
+    """What a strategy may not swallow: Ctrl-C, and cancellation (the engine imports no Trio,
+    so ``trio.Cancelled`` is known by name)."""
+    return isinstance(exc, KeyboardInterrupt | GeneratorExit) or type(exc).__name__ == "Cancelled"

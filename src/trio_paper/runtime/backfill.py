@@ -2,6 +2,14 @@
 
 Returns raw response bodies, not bars: the body is what the session records, and the core parses
 it (so a replay parses the same bytes).
+
+Page edges: Bitunix does not say whether ``endTime`` is inclusive (PROTOCOL.md §6.1) and keeps
+the *newest* bars of a full page. A page asks for at most ``max_kline_page - 1`` buckets with a
+``limit`` one larger, so either reading fits whole; the bars are merged by open time downstream
+(the bar builder takes each bucket once). Each page is checked against the buckets it asked
+for, and a hole is asked for once more. A request that fails (transport, HTTP status) is retried
+with a doubling pause when the caller allows it — a gap's fetch, not the warm-up, which is
+bounded by the session's start.
 """
 
 from __future__ import annotations
@@ -10,7 +18,11 @@ import attrs
 import httpx
 import trio
 
-from ..venues import Venue
+from ..codec import MalformedMessage
+from ..venues import RestError, Venue
+
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
 
 
 @attrs.frozen
@@ -37,15 +49,50 @@ class RestKlines:
         self.timeout = timeout
         self._next_request = 0.0
 
-    async def pages(self, start: int, end: int, client: httpx.AsyncClient) -> list[Page]:
-        """Bars in ``[start, end)``, one page per ``venue.max_kline_page`` bars, oldest first."""
+    async def pages(
+        self, start: int, end: int, client: httpx.AsyncClient, retries: int = 0
+    ) -> list[Page]:
+        """Bars in ``[start, end)``: pages of at most ``max_kline_page - 1`` buckets, oldest
+        first, each followed by a page for its hole if it came back with one; a failed request
+        is tried ``retries`` more times."""
         pages = []
-        step = self.venue.max_kline_page * self.interval_ms
+        step = max(1, self.venue.max_kline_page - 1) * self.interval_ms
         for page_start in range(start, end, step):
             page_end = min(end, page_start + step)
-            limit = (page_end - page_start) // self.interval_ms or 1
-            pages.append(await self._get(client, page_start, page_end, limit))
+            page = await self._get_retrying(client, page_start, page_end, retries)
+            pages.append(page)
+            hole = self._hole(page)
+            if hole is not None:
+                pages.append(await self._get_retrying(client, *hole, retries))
         return pages
+
+    def _hole(self, page: Page) -> tuple[int, int] | None:
+        """The span of buckets a non-empty page lacks, oldest to newest missing; None if whole
+        (or unreadable: the core reports that)."""
+        if page.body is None:
+            return None
+        try:
+            bars = self.venue.parse_klines(page.body, self.symbol, self.interval_ms)
+        except (MalformedMessage, RestError):
+            return None
+        have = {bar.open_time for bar in bars}
+        missing = [t for t in range(page.start, page.end, self.interval_ms) if t not in have]
+        if not bars or not missing:
+            return None
+        return missing[0], missing[-1] + self.interval_ms
+
+    async def _get_retrying(
+        self, client: httpx.AsyncClient, start: int, end: int, retries: int
+    ) -> Page:
+        buckets = (end - start) // self.interval_ms or 1
+        limit = min(buckets + 1, self.venue.max_kline_page)
+        page = await self._get(client, start, end, limit)
+        for attempt in range(retries):
+            if page.error is None:
+                break
+            await trio.sleep(min(RETRY_MAX_S, RETRY_FIRST_S * 2**attempt))
+            page = await self._get(client, start, end, limit)
+        return page
 
     async def _get(self, client: httpx.AsyncClient, start: int, end: int, limit: int) -> Page:
         await self._pace()

@@ -5,7 +5,8 @@ One connection at a time, each in its own nursery with three tasks:
 - the **pump** reads every message (trio-websocket's own queue is tiny, so nothing else may
   block its reader) and hands each, stamped with its receive time, to the session;
 - the **heartbeat** sends the venue's keepalive (Bitunix: a JSON ping) every ``ping_interval``
-  and waits for the pong under ``fail_after(pong_timeout)``; where the server pings instead
+  and waits ``pong_timeout`` for the pong — or any frame, or a pump busy handing frames to the
+  engine (under a flood the pong waits behind the backlog); where the server pings instead
   (Binance), trio-websocket answers and there is no heartbeat;
 - the **watchdog** is a cancel scope around the connection whose deadline every market frame
   pushes forward: if no market frame arrives for ``stale_after``, it expires and the connection
@@ -153,6 +154,9 @@ class Feed:
         """Spacing between our own messages: safely under the venue's limit."""
         self._last_send = -1e9
         self._last_market_ms = 0
+        self._heard = -1e9
+        """When the pump last read a frame (trio time)."""
+        self._emitting = False
 
     async def run(self) -> None:
         """Connect and reconnect until cancelled."""
@@ -181,6 +185,7 @@ class Feed:
         """One connection from dial to drop; returns why it ended (it never raises for that)."""
         s = self.settings
         failure: str | None = None
+        reported = False  # _serve journaled how it ended: the close is not journaled twice
         try:
             async with trio.open_nursery() as nursery:
                 try:
@@ -193,6 +198,7 @@ class Feed:
                 if failure is None:
                     try:
                         failure = await self._serve(ws)
+                        reported = True
                     finally:
                         with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
                             await ws.aclose()  # needs the reader task: cancel the nursery after
@@ -202,7 +208,7 @@ class Feed:
         except* (ConnectionClosed, HandshakeError, OSError) as group:
             failure = f"connection lost: {_describe(group.exceptions[0])}"
         assert failure is not None
-        return await self._down(failure)
+        return failure if reported else await self._down(failure)
 
     async def _serve(self, ws: WebSocketConnection) -> str:
         """Subscribe and pump until something ends the connection; return what did."""
@@ -210,6 +216,7 @@ class Feed:
         self.status.connected = True
         self.status.connects += 1
         self._last_send = -1e9
+        self._emitting = False
         self._last_market_ms = connected = self.clock_ms()
         self._client = client = s.venue.client(s.socket, s.symbol)
         await self.emit(FeedConnected(0, connected, s.socket.url))
@@ -224,7 +231,7 @@ class Feed:
                     tasks.start_soon(self._heartbeat, ws)
                     await self._pump(ws)
             except* ConnectionClosed as group:
-                ending = f"closed by the server ({_close_reason(group.exceptions[0])})"
+                ending = _closed(group.exceptions[0], s.max_message_bytes)
             except* PongTimeout:
                 ending = f"no pong within {s.pong_timeout:g} s"
             finally:
@@ -245,14 +252,16 @@ class Feed:
             raw = await ws.get_message()
             t = self.clock_ms()
             self.status.frames += 1
-            self.status.last_frame = trio.current_time()
+            self.status.last_frame = self._heard = trio.current_time()
             received = receive(raw)
             if received.market and self._watchdog is not None:
                 self._watchdog.deadline = trio.current_time() + stale_after
                 self._last_market_ms = t
             if received.pong:
                 self._pong.set()
+            self._emitting = True  # blocked here, the backlog is ours, not the server's
             await self.emit(Frame(0, t, raw, received.parsed or received.error))
+            self._emitting = False
 
     async def _heartbeat(self, ws: WebSocketConnection) -> None:
         s = self.settings
@@ -264,11 +273,12 @@ class Feed:
                 return  # the server pings; the WebSocket layer answers
             self._pong = trio.Event()
             await self._send(ws, ping)
-            try:
-                with trio.fail_after(s.pong_timeout):
-                    await self._pong.wait()
-            except trio.TooSlowError:
-                raise PongTimeout from None
+            sent = trio.current_time()
+            with trio.move_on_after(s.pong_timeout):
+                await self._pong.wait()
+            # Any frame is a sign of life: under a flood the pong waits behind the backlog.
+            if not (self._pong.is_set() or self._heard > sent or self._emitting):
+                raise PongTimeout
 
     async def _send(self, ws: WebSocketConnection, text: str) -> None:
         wait = self._last_send + self._send_gap - trio.current_time()
@@ -291,6 +301,15 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, HandshakeError) and cause is not None:
         text = f"{type(cause).__name__}: {cause}"
     return text
+
+
+def _closed(exc: BaseException, max_message_bytes: int) -> str:
+    """Why a ``ConnectionClosed`` ended the connection, and which side closed it: 1009 is
+    trio-websocket refusing a frame over ``max_message_bytes`` (we send none that big)."""
+    reason: Any = getattr(exc, "reason", None)
+    if getattr(reason, "code", None) == 1009:
+        return f"closed by us: a frame over {max_message_bytes} bytes ({_close_reason(exc)})"
+    return f"closed by the server ({_close_reason(exc)})"
 
 
 def _close_reason(exc: BaseException) -> str:

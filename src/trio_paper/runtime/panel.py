@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..core import Core
 from ..engine.records import RecordType
+from ..scrub import scrub_text
 from .feed import FeedStatus
 
 log = logging.getLogger("trio_paper.status")
@@ -97,8 +98,8 @@ class StatusBoard:
             ("reconnects", str(s["reconnects"])), ("fills", str(s["fills"])),
             ("last event", s["last_event"] or "—"), ("time left", _duration(s["left_s"])),
         ]  # fmt: skip
-        for name, value in rows:
-            table.add_row(name, value)
+        for name, value in rows:  # scrubbed whole: rich may cut a line mid-secret
+            table.add_row(name, scrub_text(value))
         return table
 
 

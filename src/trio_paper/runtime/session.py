@@ -47,6 +47,10 @@ log = logging.getLogger("trio_paper.session")
 INPUT_LOG_EVERY = 1000
 
 
+GAP_RETRIES = 4
+"""A gap's failed REST request is tried this many more times, 1, 2, 4, 8 s apart."""
+
+
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -233,7 +237,8 @@ class Session:
             await self._fetch(reason, start, end, client)
 
     async def _fetch(self, reason: str, start: int, end: int, client: httpx.AsyncClient) -> None:
-        for page in await self.rest.pages(start, end, client):
+        retries = 0 if reason == "warmup" else GAP_RETRIES  # the warm-up is bounded by the start
+        for page in await self.rest.pages(start, end, client, retries):
             if page.error and reason == "warmup":
                 log.error(
                     "cannot fetch the warm-up bars from %s (%s). No network, or the exchange "

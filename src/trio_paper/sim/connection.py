@@ -70,6 +70,8 @@ class ExchangeSocket:
         self._scope = trio.CancelScope()
         self._held: dict[Route, dict[str, Any]] = {}
         self._invalid_variant = 0
+        self._absurd_variant = 0
+        self._future_variant = 0
         self._drip_last = -math.inf
 
     def end(self, ending: Ending) -> None:
@@ -229,6 +231,14 @@ class ExchangeSocket:
             pending[FaultKind.INVALID] -= 1
             await send(dumps(frames.invalid_copy(push, self._invalid_variant)).decode())
             self._invalid_variant += 1
+        if pending[FaultKind.ABSURD]:
+            pending[FaultKind.ABSURD] -= 1
+            await send(dumps(frames.absurd_copy(push, self._absurd_variant)).decode())
+            self._absurd_variant += 1
+        if pending[FaultKind.FUTURE]:
+            pending[FaultKind.FUTURE] -= 1
+            await send(dumps(frames.future_copy(push, self._future_variant)).decode())
+            self._future_variant += 1
         if pending[FaultKind.EXTRA] and route[0].startswith("market_kline_"):
             pending[FaultKind.EXTRA] -= 1
             await send(dumps(frames.extra_copy(push)).decode())
@@ -249,6 +259,10 @@ class ExchangeSocket:
             pending[FaultKind.DUPLICATE] -= 1
             await send(text)
             self.stats.frames_sent += 1
+        if trio.current_time() < self.windows.flood_until:
+            for _ in range(self.windows.flood_copies):
+                await send(text)
+            self.stats.frames_sent += self.windows.flood_copies
 
 
 def _routes(args: list[Any]) -> list[Route]:

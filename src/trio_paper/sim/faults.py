@@ -51,6 +51,13 @@ class FaultKind(enum.Enum):
     """JSON pings answered ``delay`` seconds late."""
     PONG_NEVER = "pong-never"
     """JSON pings not answered at all."""
+    ABSURD = "absurd"
+    """Copies of data frames with schema-valid absurd values: an ask of 1e30, a bid of 1e-20,
+    a kline high and close of 1e30, a funding rate of 500 %."""
+    FUTURE = "future"
+    """Copies of data frames stamped far from now: ``ts`` of 2**63-1, then 2**62."""
+    FLOOD = "flood"
+    """Each push sent ``count`` more times in a row: thousands of frames a second."""
 
 
 _PARAMS: dict[FaultKind, dict[str, float]] = {
@@ -66,6 +73,9 @@ _PARAMS: dict[FaultKind, dict[str, float]] = {
     FaultKind.DRIP: {"duration": 20.0, "rate": 2.0},
     FaultKind.PONG_LATE: {"duration": 30.0, "delay": 10.0},
     FaultKind.PONG_NEVER: {"duration": 30.0},
+    FaultKind.ABSURD: {"count": 3},
+    FaultKind.FUTURE: {"count": 2},
+    FaultKind.FLOOD: {"duration": 5.0, "count": 200},
 }
 """The parameters each kind takes, with their defaults. Any other parameter is an error."""
 
@@ -253,6 +263,8 @@ class FaultWindows:
     pong_late_until: float = -math.inf
     pong_delay: float = 0.0
     pong_never_until: float = -math.inf
+    flood_until: float = -math.inf
+    flood_copies: int = 0
 
     def open(self, fault: Fault, now: float) -> None:
         """Start a windowed fault at ``now``; overlapping windows of a kind merge."""
@@ -270,6 +282,9 @@ class FaultWindows:
             self.pong_delay = fault.delay
         elif kind is FaultKind.PONG_NEVER:
             self.pong_never_until = max(self.pong_never_until, until)
+        elif kind is FaultKind.FLOOD:
+            self.flood_until = max(self.flood_until, until)
+            self.flood_copies = fault.count
         else:
             raise ValueError(f"{kind.value} is not a windowed fault")
 

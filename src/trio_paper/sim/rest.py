@@ -77,7 +77,9 @@ class KlineEndpoint:
         if limit < 1:
             raise _BadParameter("limit must be at least 1")
         start = _number(query, "startTime", 0)
-        end = _number(query, "endTime", 2**63 - 1)
+        end = _number(query, "endTime", 2**63 - 2)
+        if self.rules.kline_end_inclusive:
+            end += 1
         if symbol not in self.timeline.tape.symbols:
             return _error(UNKNOWN_SYMBOL, "this Futures is not allowed to trade.")
         key = (symbol, _REST_TO_MS[interval])

@@ -33,5 +33,8 @@ class ExchangeRules:
         default=bitunix_rest.MAX_REST_REQUESTS_PER_S, validator=ge(1)
     )
     max_kline_page: int = attrs.field(default=bitunix_rest.MAX_KLINE_PAGE, validator=ge(1))
+    kline_end_inclusive: bool = False
+    """Whether REST ``endTime`` includes the bar opening at it: PROTOCOL.md §6.1 leaves it open,
+    so a session is tested against both (the newest ``max_kline_page`` bars are kept)."""
     close_wait_s: float = attrs.field(default=1.0, validator=ge(0))
     """How long a close frame waits for the client's before hanging up."""

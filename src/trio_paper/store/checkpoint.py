@@ -24,6 +24,7 @@ import orjson
 from ..codec import dumps
 from ..core import Core
 from ..errors import BadState
+from ..scrub import scrub_bytes
 from .files import fsync_dir, private_dir, write_synced
 
 FORMAT = "trio-paper-checkpoint"
@@ -79,11 +80,30 @@ def decode(data: bytes, path: Path) -> Checkpoint:
     body = rest.removesuffix(b"\n")
     if len(body) != header.get("bytes") or hashlib.sha256(body).hexdigest() != header.get("sha256"):
         raise CheckpointError(f"{path}: checksum mismatch (the file is damaged)")
-    fields = orjson.loads(body)
+    fields = _fields(body, path)
     return Checkpoint(
         fields["run_id"], fields["input_seq"], fields["journal_seq"], fields["saved_at"],
         fields["core"], path,
     )  # fmt: skip
+
+
+_FIELDS = {"run_id": str, "input_seq": int, "journal_seq": int, "saved_at": str, "core": dict}
+
+
+def _fields(body: bytes, path: Path) -> dict[str, Any]:
+    """The body's fields, each of its type: a checksum proves the bytes are what was written,
+    not that a person (or a bug) wrote the right thing. (What is inside ``core`` is the core's
+    to judge: ``Core.restore_state`` refuses it with a ``MalformedMessage`` naming the key.)"""
+    try:
+        fields = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise CheckpointError(f"{path}: the body is not JSON") from None
+    if type(fields) is not dict:
+        raise CheckpointError(f"{path}: the body is not an object")
+    for key, kind in _FIELDS.items():
+        if type(fields.get(key)) is not kind:
+            raise CheckpointError(f"{path}: {key} is missing or not {kind.__name__}")
+    return fields
 
 
 class CheckpointStore:
@@ -124,6 +144,10 @@ class CheckpointStore:
                 data = path.read_bytes()
             except FileNotFoundError:
                 continue
+            except OSError as exc:  # a directory where the file should be, no permission
+                problems.append(f"{path}: cannot read ({exc.strerror or exc})")
+                log.error("%s; trying the previous generation", problems[-1])
+                continue
             try:
                 checkpoint = decode(data, path)
             except CheckpointError as exc:
@@ -158,6 +182,9 @@ class CheckpointStore:
 def checkpoint_of(run_id: str, core: Core) -> Checkpoint:
     """The core's state now, as a checkpoint of run ``run_id``."""
     snapshot = core.snapshot()
+    engine = snapshot["engine"]
+    if engine.get("strategy") is not None:  # user data: a secret kept there is masked on disk
+        engine["strategy"] = orjson.loads(scrub_bytes(dumps(engine["strategy"])))
     return Checkpoint(run_id, core.state.last_seq, core.engine.state.seq, now_iso(), snapshot)
 
 

@@ -19,11 +19,16 @@ def write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Create ``path`` with ``data`` and fsync it (not its directory)."""
     # A file a crash left (the same pid: 1 in a container) would keep its old mode.
     path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        if exc.filename is None:  # a write or fsync on the descriptor: say which file
+            exc.filename = str(path)
+        raise
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:

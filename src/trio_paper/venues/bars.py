@@ -34,6 +34,8 @@ class BarBuilder:
     current: BarUpdate | None = None
     last_closed: int | None = None
     counts: BarCounts = attrs.Factory(BarCounts)
+    unclosed: int | None = None
+    """With no bar closed yet, the first bucket an abandoned push opened: a gap starts there."""
 
     def on_update(self, update: BarUpdate) -> list[BarUpdate | Bar | BarGap]:
         """One push → the bar it closes (if any), a gap (if any), and the update itself."""
@@ -54,9 +56,10 @@ class BarBuilder:
                 return []
             if bucket > current.open_time:
                 out.append(self._close())
-        gap = self._gap_before(bucket)
-        if gap is not None:
-            out.append(gap)
+        if current is None or bucket > current.open_time:  # a gap is reported once, here
+            gap = self._gap_before(bucket)
+            if gap is not None:
+                out.append(gap)
         self.current = update
         out.append(update)
         if update.closed:  # the venue says this push is the bar's last: no need to wait
@@ -98,6 +101,8 @@ class BarBuilder:
     def abandon(self) -> None:
         """Forget the open bucket without closing it: its pushes stopped (a disconnect, a stall),
         so its last values may be short of the bar's. It is fetched over REST with the gap."""
+        if self.current is not None and self.last_closed is None and self.unclosed is None:
+            self.unclosed = self.current.open_time
         self.current = None
 
     def _close(self) -> Bar:
@@ -119,8 +124,14 @@ class BarBuilder:
         )
 
     def _gap_before(self, bucket: int) -> BarGap | None:
-        if self.last_closed is None or bucket <= self.last_closed + self.interval_ms:
+        if self.last_closed is not None:
+            start = self.last_closed + self.interval_ms
+        elif self.unclosed is not None:
+            start = self.unclosed
+        else:
             return None
-        gap = BarGap(self.symbol, self.interval_ms, self.last_closed + self.interval_ms, bucket)
+        if bucket <= start:
+            return None
+        gap = BarGap(self.symbol, self.interval_ms, start, bucket)
         self.counts.missing += gap.count
         return gap

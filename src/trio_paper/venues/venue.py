@@ -97,7 +97,8 @@ class Venue(Protocol):
 
     @property
     def max_kline_page(self) -> int:
-        """Most bars one REST request may ask for, with the page-edge margin already taken off."""
+        """Most bars one REST response holds (the venue's cap); ``runtime.backfill`` asks for
+        one bucket fewer per page, so an inclusive ``endTime`` still fits."""
 
     @property
     def max_rest_requests_per_s(self) -> float:

@@ -75,6 +75,44 @@ def invalid_copy(push: dict[str, Any], variant: int) -> dict[str, Any]:
     return broken
 
 
+ABSURD_VALUES: dict[str, list[tuple[str, ...]]] = {
+    "depth_book1": [("a", "0", "0", "1e30"), ("b", "0", "0", "1e-20")],
+    "price": [("fr", "500"), ("mp", "1e30")],
+    "trade": [("0", "p", "1e30")],
+}
+"""Where an absurd value goes in a push of each channel, in turn: a path under ``data``, then
+the value. Kline pushes get a high and close of 1e30 (consistent OHLC, still absurd)."""
+
+
+def absurd_copy(push: dict[str, Any], variant: int) -> dict[str, Any]:
+    """A copy of ``push`` with a schema-valid value no exchange can mean (the sanity bounds'
+    business, not the schema's)."""
+    absurd = copy.deepcopy(push)
+    data = absurd.get("data")
+    ch = str(absurd.get("ch", ""))
+    if ch.startswith("market_kline_") and type(data) is dict:
+        data["h"] = data["c"] = "1e30"
+        return absurd
+    paths = ABSURD_VALUES.get(ch)
+    if not paths or data is None:
+        absurd["ts"] = 2**63 - 1
+        return absurd
+    *path, value = paths[variant % len(paths)]
+    node: Any = data
+    for step in path[:-1]:
+        node = node[int(step)] if type(node) is list else node[step]
+    key: Any = int(path[-1]) if type(node) is list else path[-1]
+    node[key] = value
+    return absurd
+
+
+def future_copy(push: dict[str, Any], variant: int) -> dict[str, Any]:
+    """A copy of ``push`` stamped far in the future: ``ts`` of 2**63-1, then 2**62."""
+    future = copy.deepcopy(push)
+    future["ts"] = 2**63 - 1 if variant % 2 == 0 else 2**62
+    return future
+
+
 def extra_copy(push: dict[str, Any]) -> dict[str, Any]:
     """A copy of a kline push with a data field Bitunix does not send."""
     extended = copy.deepcopy(push)
