@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from ..config import Config
+from ..config import Config, evolve
 from ..core import Core
 from ..engine.strategies import Strategy
 from ..errors import UsageError
@@ -89,6 +89,7 @@ def replay(
         raise ReplayError("--mark needs --funding")
     extra = {"funding": None if funding is None else str(funding)}
     extra["mark"] = None if mark is None else str(mark)
+    config = _recorded_venue(config, path)
     run = _open_run(home, run_id, path, config, strategy, extra)
     store = CheckpointStore(private_dir(run.dir.path / "state"))
     restored = restore(run, store, None if run.manifest.resumes else (config, strategy))
@@ -115,6 +116,17 @@ def replay(
         "end of input", items=restored.core.state.last_seq, truncated=truncated,
     )  # fmt: skip
     return ReplayResult(run.dir, done.items, done.records, seconds, truncated, restored.after)
+
+
+def _recorded_venue(config: Config, path: Path) -> Config:
+    """A recording replays on the venue it was recorded from, whatever the config says."""
+    if not is_recording(path):
+        return config
+    with RecordingReader(path) as reader:
+        venue = reader.header.venue
+    if venue == config.venue.name:
+        return config
+    return evolve(config, venue={"name": venue, "ws_url": None, "rest_url": None})
 
 
 def _open_run(

@@ -32,11 +32,11 @@ from ..sim import FaultPlan, open_simulator
 from ..store.checkpoint import CheckpointStore
 from ..store.journal import JournalWriter
 from ..store.lock import StateLock
-from ..store.recording import Header, RecordingWriter
+from ..store.recording import Header, RecordingReader, RecordingWriter
 from ..store.rundir import ensure_home
 from .lifecycle import Run
 from .recover import recover
-from .settings import config_of, home_of, strategy_of, urls_of
+from .settings import config_of, home_of, strategy_of, urls_of, venue_of
 
 log = logging.getLogger("trio_paper.run")
 sim_log = logging.getLogger("trio_paper.sim")
@@ -47,6 +47,11 @@ RECORDINGS = Path(
     os.environ.get("TRIO_PAPER_RECORDINGS") or Path(__file__).resolve().parents[3] / "recordings"
 )
 DEMO_RECORDING = RECORDINGS / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"
+
+
+def demo_recording(venue: str) -> Path:
+    """The shipped demo recording ``--sim`` serves for ``venue``."""
+    return RECORDINGS / f"{venue}-btcusdt-2025-05-08-demo.jsonl.gz"
 
 
 @attrs.frozen
@@ -73,6 +78,9 @@ def run_command(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> RunPlan:
     config, _ = config_of(args)
     config, strategy = strategy_of(args, config)
+    if args.venue and args.venue != config.venue.name:
+        config = evolve(config, venue={"name": args.venue, "ws_url": None, "rest_url": None})
+        venue_of(config, f"--venue {args.venue}")
     venue: dict[str, Any] = {}
     if args.venue_url:
         venue["ws_url"] = args.venue_url
@@ -84,9 +92,9 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         websocket_address(urls_of(config)[0])
     except ValueError as exc:
         raise UsageError(f"venue URL: {exc}") from None
-    sim_file = args.sim_file or (DEMO_RECORDING if args.sim else None)
-    if sim_file is not None and not sim_file.exists():
-        raise UsageError(f"{sim_file}: no such recording")
+    sim_file = args.sim_file or (demo_recording(config.venue.name) if args.sim else None)
+    if sim_file is not None:
+        _check_sim_file(sim_file, config.venue.name)
     faults = FaultPlan()
     if args.sim_fault or args.sim_faults:
         if sim_file is None:
@@ -98,6 +106,21 @@ def _plan(args: argparse.Namespace) -> RunPlan:
     return RunPlan(home_of(args), config, strategy, minutes, sim_file, faults, args.fresh)
 
 
+def _check_sim_file(path: Path, venue: str) -> None:
+    """The recording ``--sim`` serves must exist and be from the session's venue."""
+    try:
+        with RecordingReader(path) as reader:
+            recorded = reader.header.venue
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such recording") from None
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    if recorded != venue:
+        raise UsageError(
+            f"{path} is a {recorded} recording; this session trades on {venue} (--venue)"
+        )
+
+
 def _run_locked(plan: RunPlan) -> int:
     home, config, strategy = plan.home, plan.config, plan.strategy
     store = CheckpointStore(home / "state")
@@ -106,6 +129,12 @@ def _run_locked(plan: RunPlan) -> int:
         if archived is not None:
             log.warning("--fresh: the previous account's state is archived in %s", archived)
     recovery = recover(home, store)
+    if recovery is not None and recovery.venue not in (None, config.venue.name):
+        raise UsageError(
+            f"state/ holds an account trading on {recovery.venue} (run {recovery.run_id}), not "
+            f"{config.venue.name}: run with --venue {recovery.venue}, or --fresh to archive it "
+            "and start a new account"
+        )
     resume = None
     if recovery is not None:
         resume = recovery.core

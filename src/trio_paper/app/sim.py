@@ -26,6 +26,8 @@ def sim_command(args: argparse.Namespace) -> int:
         tape = load_tape(args.file)
     except ValueError as exc:  # MalformedMessage is one
         raise UsageError(f"{args.file}: {exc}") from None
+    if args.venue is not None and args.venue != tape.header.venue:
+        raise UsageError(f"{args.file} is a {tape.header.venue} recording, not {args.venue}")
     try:
         trio.run(_serve, args, tape, plan)
     except OSError as exc:
@@ -44,6 +46,7 @@ async def _serve(args: argparse.Namespace, tape: Tape, plan: FaultPlan) -> None:
         print(
             f"serving {args.file.name}: {len(tape):,} pushes, {minutes} min a lap, looping,"
             f" at {args.speed:g}x, aligned to the wall clock\n"
+            f"venue:     {tape.header.venue}\n"
             f"faults:    {plan}\n"
             f"websocket: {sim.ws_url}\n"
             f"rest:      {sim.rest_url}\n"
