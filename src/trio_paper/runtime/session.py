@@ -174,8 +174,11 @@ class Session:
         statuses = [feed.status for feed in self.feeds]
         seen = [s.last_frame for s in statuses if s.last_frame is not None]
         errors = [s.last_error for s in statuses if s.last_error]
+        # connects as if one socket: the first of each is not a reconnect (the panel's count)
+        reconnects = sum(max(0, s.connects - 1) for s in statuses)
+        connects = reconnects + 1 if any(s.connects for s in statuses) else 0
         return FeedStatus(
-            all(s.connected for s in statuses), sum(s.connects for s in statuses),
+            all(s.connected for s in statuses), connects,
             sum(s.frames for s in statuses), max(seen) if seen else None,
             errors[-1] if errors else None,
         )  # fmt: skip
