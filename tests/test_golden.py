@@ -21,6 +21,7 @@ HASHES = Path(__file__).parent / "golden" / "hashes.json"
 CANDLES = SHARED / "data" / "candles"
 CASES = {
     "demo": (RECORDINGS / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz", "ema_cross"),
+    "demo-binance": (RECORDINGS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz", "ema_cross"),
     "day": (RECORDINGS / "bitunix-btcusdt-2025-05-08-day.jsonl.gz", "ema_cross"),
     "candles-ema": (CANDLES / "binance_usdm_BTCUSDT_1m.csv.gz", "ema_cross"),
     "candles-pullback": (CANDLES / "btc_perp_2022-01_1m.csv.gz", "pullback"),
