@@ -48,7 +48,7 @@ async def _serve(args: argparse.Namespace, tape: Tape, plan: FaultPlan) -> None:
             f" at {args.speed:g}x, aligned to the wall clock\n"
             f"venue:     {tape.header.venue}\n"
             f"faults:    {plan}\n"
-            f"websocket: {sim.ws_url}\n"
+            f"websocket: {sim.ws_url}{_routes_note(tape)}\n"
             f"rest:      {sim.rest_url}\n"
             "Ctrl-C to stop",
             flush=True,
@@ -57,3 +57,10 @@ async def _serve(args: argparse.Namespace, tape: Tape, plan: FaultPlan) -> None:
             async for signum in signals:
                 print(f"stopping ({signal.Signals(signum).name})", flush=True)
                 return
+
+
+def _routes_note(tape: Tape) -> str:
+    """Binance's URL is a base: a session adds ``/market/stream?...`` and ``/public/stream?...``."""
+    if tape.dialect.ws_path:
+        return ""
+    return " (a base: sessions add /market/stream?streams=... and /public/stream?streams=...)"
