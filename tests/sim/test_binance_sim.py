@@ -12,7 +12,10 @@ import httpx
 import orjson
 import pytest
 import trio
+import trio.testing
 from trio_websocket import ConnectionClosed, WebSocketConnection
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import Request
 
 from tests.conftest import RECORDINGS
 from tests.sim.wsclient import handshake_status, websocket
@@ -142,3 +145,21 @@ async def test_a_drop_fault_resets_both_sockets(tape: Tape) -> None:
                 for sock in (market, quotes):
                     assert await closed_code(sock) == 1006
             assert sim.stats.endings["fault: drop"] == 2
+
+
+async def test_a_client_that_never_answers_the_pings_is_dropped(
+    autojump_clock: trio.testing.MockClock, tape: Tape
+) -> None:
+    """Binance pings every 3 min and drops a socket silent to them for 10 min (compressed)."""
+    rules = attrs.evolve(QUICK, server_ping_s=60.0, pong_wait_s=150.0)
+    with trio.fail_after(600):
+        async with open_simulator(tape, rules=rules, wall_ms=lambda: 0) as sim:
+            client, server = trio.testing.memory_stream_pair()
+            deaf = WSConnection(ConnectionType.CLIENT)  # answers nothing, reads nothing
+            target = "/public/stream?streams=btcusdt@bookTicker"
+            await client.send_all(deaf.send(Request(host="sim", target=target)))
+            started = trio.current_time()
+            await sim.serve_websocket(server)  # returns when the socket has ended
+            assert sim.stats.endings["no pong"] == 1
+            # pings at 60 and 120 s, unanswered: dropped at the first check past 150 s
+            assert 180 <= trio.current_time() - started <= 241

@@ -56,10 +56,9 @@ class ExchangeSocket:
         stats: SimStats,
         rng: random.Random,
         on_push: Callable[[str], None] | None = None,
-        dialect: Dialect | None = None,
     ) -> None:
         self.wire = wire
-        self.dialect = dialect or timeline.tape.dialect
+        self.dialect: Dialect = timeline.tape.dialect
         self.target = wire.path
         """The request target the client opened (path and query)."""
         self.on_push = on_push
