@@ -4,7 +4,9 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 TP      := $(BIN)/trio-paper
 MINUTES ?= 10
-DEMO    := src/trio_paper/sim/recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz
+VENUE   ?=
+DEMO    := src/trio_paper/sim/recordings/$(or $(VENUE),bitunix)-btcusdt-2025-05-08-demo.jsonl.gz
+ON      := $(if $(VENUE),--venue $(VENUE))
 
 .DEFAULT_GOAL := help
 .PHONY: help install dev-install run demo replay sim test lint crash-test bench recordings clean \
@@ -31,11 +33,11 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-run: install ## paper-trade live Bitunix data (MINUTES=10)
-	$(TP) run --minutes $(MINUTES)
+run: install ## paper-trade live data (MINUTES=10; VENUE=binance_usdm, default: config)
+	$(TP) run $(ON) --minutes $(MINUTES)
 
-demo: install ## the same session offline, against the built-in simulator (MINUTES=10)
-	$(TP) run --minutes $(MINUTES) --sim
+demo: install ## the same session offline, against the built-in simulator (MINUTES=10, VENUE=)
+	$(TP) run $(ON) --minutes $(MINUTES) --sim
 
 replay: install ## replay a recording or candle file: FILE=runs/latest/recording.jsonl
 	@test -n "$(FILE)" || { echo "usage: make replay FILE=<recording .jsonl[.gz] or candles .csv[.gz]> [STRATEGY=pullback]"; exit 2; }
@@ -43,9 +45,10 @@ replay: install ## replay a recording or candle file: FILE=runs/latest/recording
 
 SIM_PORT      ?= 8765
 SIM_REST_PORT ?= 8766
-sim: install ## serve the demo recording as a local Bitunix-like exchange; prints its URLs
+SIM_PATH      := $(if $(filter binance_usdm,$(VENUE)),,/public/)
+sim: install ## serve the demo recording as a local exchange (VENUE=); prints its URLs
 	@echo "connect a session from another terminal with:"
-	@echo "  $(TP) run --venue-url ws://127.0.0.1:$(SIM_PORT)/public/ --rest-url http://127.0.0.1:$(SIM_REST_PORT)"
+	@echo "  $(TP) run $(ON) --venue-url ws://127.0.0.1:$(SIM_PORT)$(SIM_PATH) --rest-url http://127.0.0.1:$(SIM_REST_PORT)"
 	$(TP) sim --file $(DEMO) --port $(SIM_PORT) --rest-port $(SIM_REST_PORT)
 
 ##@ Development
@@ -74,6 +77,10 @@ recordings: install ## rebuild the shipped recordings from the real candles in .
 	$(TP) recordings from-candles --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
 	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
 	  --start 2025-05-08T00:00:00Z --minutes 1440 --out recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz
+	$(TP) recordings from-candles --venue binance_usdm \
+	  --candles $(CANDLES)/binance_usdm_BTCUSDT_1m.csv.gz \
+	  --funding $(CANDLES)/binance_usdm_BTCUSDT_funding_rate_8h.csv \
+	  --start 2025-05-08T12:29:00Z --minutes 12 --out src/trio_paper/sim/recordings/binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz
 
 CACHES := __pycache__ .pytest_cache .mypy_cache .ruff_cache .hypothesis '*.egg-info'
 clean: ## delete caches, build/, dist/ (never runs/ logs/ state/ .venv .env)

@@ -30,7 +30,7 @@ HELP = {
     (): ("Paper-trade crypto perpetuals", "trio-paper run --minutes 10"),
     ("run",): ("Stream live market data", "trio-paper run --minutes 10 --sim"),
     ("replay",): ("Feed a recorded session", "trio-paper replay --file"),
-    ("sim",): ("speaks Bitunix's public protocol", "trio-paper sim --port"),
+    ("sim",): ("speaks the public protocol of the recording's venue", "trio-paper sim --port"),
     ("status",): ("from the last checkpoint", "trio-paper status --json"),
     ("reset",): ("lifts them in the saved account", "trio-paper reset --halt"),
     ("recordings",): ("Build recordings", "trio-paper recordings from-candles"),

@@ -21,6 +21,10 @@ HASHES = Path(__file__).parent / "golden" / "hashes.json"
 CANDLES = SHARED / "data" / "candles"
 CASES = {
     "demo": (DEMO_RECORDING, "ema_cross"),
+    "demo-binance": (
+        DEMO_RECORDING.with_name("binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"),
+        "ema_cross",
+    ),
     "day": (RECORDINGS / "bitunix-btcusdt-2025-05-08-day.jsonl.gz", "ema_cross"),
     "candles-ema": (CANDLES / "binance_usdm_BTCUSDT_1m.csv.gz", "ema_cross"),
     "candles-pullback": (CANDLES / "btc_perp_2022-01_1m.csv.gz", "pullback"),

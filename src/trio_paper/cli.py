@@ -126,9 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--sim-faults", type=Path, metavar="FILE", help="with --sim: a fault schedule (YAML)"
     )
+    _venue_option(run, "the exchange to trade (default: config venue.name)")
     run.add_argument(
-        "--venue-url", metavar="URL", help="WebSocket endpoint (default: config venue.ws_url)"
-    )
+        "--venue-url", metavar="URL",
+        help="WebSocket base (default: config venue.ws_url, else the venue's own)",
+    )  # fmt: skip
     run.add_argument(
         "--rest-url", metavar="URL", help="REST base for backfill (default: config venue.rest_url)"
     )
@@ -203,19 +205,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = commands.add_parser(
         "sim", parents=[common], formatter_class=_formatter, allow_abbrev=False,
-        help="serve a recording as a Bitunix-like exchange on loopback",
-        description="A WebSocket server that speaks Bitunix's public protocol (connect frame, "
-        "JSON ping/pong, subscribe without ack, idle drop, rate limit) and a REST kline "
-        "endpoint, serving a recording in real time. Faults on demand, for testing.",
+        help="serve a recording as its exchange (Bitunix or Binance USD-M) on loopback",
+        description="A WebSocket server that speaks the public protocol of the recording's venue "
+        "(Bitunix: connect frame, JSON ping/pong, subscribe without ack, idle drop, rate limit; "
+        "Binance USD-M: streams routed by URL path, protocol pings, the 24 h close) and its REST "
+        "kline endpoint, serving a recording in real time. Faults on demand, for testing.",
         epilog="examples:\n"
         "  trio-paper sim --port 8765 --rest-port 8766 \\\n"
         "      --file src/trio_paper/sim/recordings/bitunix-btcusdt-2025-05-08-demo.jsonl.gz\n"
         "  trio-paper run --minutes 5 --venue-url ws://127.0.0.1:8765/public/ \\\n"
+        "      --rest-url http://127.0.0.1:8766\n"
+        "  trio-paper sim --port 8765 --rest-port 8766 \\\n"
+        "      --file recordings/binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz\n"
+        "  trio-paper run --venue binance_usdm --minutes 5 --venue-url ws://127.0.0.1:8765 \\\n"
         "      --rest-url http://127.0.0.1:8766",
     )  # fmt: skip
     sim.add_argument(
         "--file", type=Path, required=True, metavar="FILE", help="the recording to serve"
     )
+    _venue_option(sim, "the venue the recording must be from (default: whatever its header says)")
     sim.add_argument(
         "--port", type=int, default=0, help="WebSocket port (0 = any free one; the URL is printed)"
     )
@@ -282,10 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fc = rec_commands.add_parser(
         "from-candles", parents=[common], formatter_class=_formatter, allow_abbrev=False,
-        help="a Bitunix-format recording from real 1-minute candles",
-        description="Synthesize a recording in Bitunix's frame format from real 1-minute "
-        "candles: a kline push every 500 ms walking open → extremes → close, depth_book1 quotes "
-        "around it, price frames with the real funding rate, and a warm-up backfill of the "
+        help="a recording in a venue's frame format from real 1-minute candles",
+        description="Synthesize a recording in a venue's frame format (--venue) from real "
+        "1-minute candles: a kline push every 500 ms walking open → extremes → close, quotes "
+        "around it, mark-price frames with the real funding rate, and a warm-up backfill of the "
         "candles before the start. Deterministic: the same arguments give the same bytes.",
         epilog="example:\n  trio-paper recordings from-candles \\\n"
         "      --candles ../shared/data/candles/binance_usdm_BTCUSDT_1m.csv.gz \\\n"
@@ -318,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="funding rates CSV (settlement time, rate as a fraction)",
     )
+    _venue_option(fc, "whose frame format to write (default bitunix)", "bitunix")
     fc.add_argument("--symbol", default="BTCUSDT", help="symbol in the frames (default BTCUSDT)")
     fc.add_argument(
         "--seed",
@@ -330,6 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fc.set_defaults(handler=_command("recordings", "from_candles_command"))
     return parser
+
+
+def _venue_option(parser: argparse.ArgumentParser, text: str, default: str | None = None) -> None:
+    from .venues import names
+
+    parser.add_argument(
+        "--venue", choices=names(), default=default, metavar="NAME",
+        help=f"{text}; one of {', '.join(names())}",
+    )  # fmt: skip
 
 
 def _positive_int(text: str) -> int:

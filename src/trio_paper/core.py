@@ -37,7 +37,7 @@ from .inputs import (
     Subscribed,
     Tick,
 )
-from .model import Bar, Parsed
+from .model import QUOTE_SOCKET, Bar, Parsed
 from .venues.decoder import MarketDecoder
 from .venues.sanity import Bounds
 
@@ -120,6 +120,11 @@ class Outcome:
 
 
 NOTHING = Outcome()
+
+
+def _socket(item: FeedConnected | FeedDisconnected | FeedStale | Subscribed) -> dict[str, str]:
+    """The socket a feed event is about, for its journal record (none for a one-socket venue)."""
+    return {"socket": item.socket} if item.socket else {}
 
 
 @attrs.define
@@ -215,15 +220,17 @@ class Core:
         elif isinstance(item, Backfill):
             self._backfill(item)
         elif isinstance(item, FeedConnected):
-            self.engine.feed_event(t, "connected", url=item.url)
+            self.engine.feed_event(t, "connected", url=item.url, **_socket(item))
         elif isinstance(item, FeedDisconnected):
-            self.decoder.bars.abandon()
-            self.engine.feed_event(t, "disconnected", reason=item.reason)
+            if item.socket != QUOTE_SOCKET:
+                self.decoder.bars.abandon()
+            self.engine.feed_event(t, "disconnected", reason=item.reason, **_socket(item))
         elif isinstance(item, FeedStale):
-            self.decoder.bars.abandon()
-            self.engine.feed_event(t, "stale", silent_ms=item.silent_ms)
+            if item.socket != QUOTE_SOCKET:
+                self.decoder.bars.abandon()
+            self.engine.feed_event(t, "stale", silent_ms=item.silent_ms, **_socket(item))
         elif isinstance(item, Subscribed):
-            self.engine.feed_event(t, "subscribed", channels=item.channels)
+            self.engine.feed_event(t, "subscribed", channels=item.channels, **_socket(item))
         elif isinstance(item, KillSwitch):
             self.engine.kill(t, item.source)
         elif isinstance(item, StopRequested):

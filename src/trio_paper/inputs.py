@@ -56,12 +56,18 @@ class SessionStart:
     resume: dict[str, Any] | None = None
 
 
+# ``socket`` on the feed events below names which of a venue's sockets (``Socket.carries``) the
+# event is about, where a session holds more than one (Binance: ``market`` and ``quotes``). It is
+# left out of the line when empty, so a one-socket venue's recordings read as they always have.
+
+
 @attrs.frozen
 class FeedConnected:
     KIND: ClassVar[str] = "connected"
     seq: int
     t: int
     url: str
+    socket: str = ""
 
 
 @attrs.frozen
@@ -70,6 +76,7 @@ class FeedDisconnected:
     seq: int
     t: int
     reason: str
+    socket: str = ""
 
 
 @attrs.frozen
@@ -80,6 +87,7 @@ class FeedStale:
     seq: int
     t: int
     silent_ms: int
+    socket: str = ""
 
 
 @attrs.frozen
@@ -97,6 +105,7 @@ class Subscribed:
     seq: int
     t: int
     channels: list[str]
+    socket: str = ""
 
 
 @attrs.frozen
@@ -171,6 +180,8 @@ def encode(item: Item) -> bytes:
             return dumps({"seq": item.seq, "t": item.t, "frame_b64": b64})
         return dumps({"seq": item.seq, "t": item.t, "frame": item.raw})
     fields = converter.unstructure(item)
+    if fields.get("socket") == "":
+        del fields["socket"]  # a one-socket venue's: see above FeedConnected
     return dumps({"seq": fields.pop("seq"), "t": fields.pop("t"), "control": item.KIND, **fields})
 
 

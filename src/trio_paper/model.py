@@ -89,6 +89,12 @@ class Quote:
     ask_qty: Decimal
 
 
+QUOTE_SOCKET = "quotes"
+"""The name (``Socket.carries``) of a socket that carries only quotes, where a venue gives the
+book a socket of its own (Binance): while it is down or stale nothing fills, whatever prices the
+other sockets bring; its quotes are what brings it back."""
+
+
 @attrs.frozen
 class Trade:
     """One public trade; ``side`` is the taker's."""

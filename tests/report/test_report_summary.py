@@ -122,6 +122,24 @@ def test_reconnects_and_open_spans_count_to_the_end(tmp_path: Path) -> None:
     assert feed["frames"] is None  # no session_end: the decoder's counts were never written
 
 
+def test_two_sockets_connecting_once_each_are_no_reconnect_and_down_is_their_union(
+    tmp_path: Path,
+) -> None:
+    """Binance: ``market`` and ``quotes`` each connect; only a second connect of one is a
+    reconnect; the session is down from the first socket down to the one ``recovered``."""
+    j = Journal().start(T0)
+    j.add(T0, "feed", event="connected", url="m", socket="market")
+    j.add(T0, "feed", event="connected", url="q", socket="quotes")
+    j.add(T0 + 1_000, "feed", event="disconnected", reason="eof", socket="quotes")
+    j.add(T0 + 1_500, "feed", event="disconnected", reason="eof", socket="market")
+    j.add(T0 + 2_000, "feed", event="connected", url="q", socket="quotes")
+    j.add(T0 + 2_500, "feed", event="connected", url="m", socket="market")
+    j.add(T0 + 3_000, "feed", event="recovered", down_ms=2_000)
+    feed = _summary(tmp_path, j)["feed"]
+    assert (feed["connects"], feed["reconnects"], feed["disconnects"]) == (4, 2, 2)
+    assert feed["down_seconds"] == "2.000"
+
+
 def test_a_session_without_trades(tmp_path: Path) -> None:
     j = Journal().start(T0).bar(0, "100", "10000").bar(1, "101", "10000")
     s = _summary(tmp_path, j.end(T0 + 2 * MIN, "10000"))

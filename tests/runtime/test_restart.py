@@ -57,11 +57,12 @@ def journal(run_dir: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in (run_dir / "events.jsonl").read_bytes().splitlines()]
 
 
+@pytest.mark.parametrize("venue", ["bitunix", "binance_usdm"])
 def test_kill_9_then_the_same_command_resumes_the_same_account(
-    tmp_path: Path, strategy_path: str
+    tmp_path: Path, strategy_path: str, venue: str
 ) -> None:
     home = make_home(tmp_path)
-    command = ("run", "--sim", "--minutes", "2", "--strategy", strategy_path)
+    command = ("run", "--venue", venue, "--sim", "--minutes", "2", "--strategy", strategy_path)
     process = start(home, *command)
     wait_for(
         lambda: status(home).get("position", {}).get("qty") not in (None, "0"), 60, "a position"
@@ -77,7 +78,12 @@ def test_kill_9_then_the_same_command_resumes_the_same_account(
     assert after_kill["position"] == before["position"]
     assert after_kill["account"]["cash"] == before["account"]["cash"]
 
-    again = run(home, "run", "--sim", "--minutes", "0.15", "--strategy", strategy_path, timeout=120)
+    other = "bitunix" if venue == "binance_usdm" else "binance_usdm"
+    refused = run(home, "run", "--venue", other, "--sim", "--minutes", "0.1", timeout=60)
+    assert refused.code == 2, refused.stderr
+    assert f"holds an account trading on {venue}" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    again = run(home, *command[:4], "--minutes", "0.15", "--strategy", strategy_path, timeout=120)
     assert again.code == 0, again.stderr
     second_run = again.run
     assert second_run != first_run

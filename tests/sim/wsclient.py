@@ -20,8 +20,9 @@ async def websocket(url: str) -> AsyncIterator[WebSocketConnection]:
     stream = await trio.open_tcp_stream(parts.hostname, parts.port)
     try:
         async with trio.open_nursery() as nursery:
+            resource = parts.path + (f"?{parts.query}" if parts.query else "")
             ws = await wrap_client_stream(
-                nursery, stream, parts.hostname, parts.path, message_queue_size=10_000
+                nursery, stream, parts.hostname, resource, message_queue_size=10_000
             )
             try:
                 yield ws

@@ -12,7 +12,7 @@ def from_candles_command(args: argparse.Namespace) -> int:
     try:
         count = from_candles(
             args.candles, args.start, args.minutes, args.warmup, args.funding, args.symbol,
-            args.seed, args.out,
+            args.seed, args.out, args.venue,
         )  # fmt: skip
     except (ValueError, FileNotFoundError) as exc:  # a bad --start, missing minutes or file
         raise UsageError(str(exc)) from None

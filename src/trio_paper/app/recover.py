@@ -37,6 +37,8 @@ class Recovery:
     interrupted: bool
     strategy: dict[str, Any]
     core: dict[str, Any]
+    venue: str | None = None
+    """The venue the account traded on (None if the last run's folder is gone)."""
 
 
 def recover(home: Path, store: CheckpointStore) -> Recovery | None:
@@ -83,7 +85,9 @@ def recover(home: Path, store: CheckpointStore) -> Recovery | None:
     elif appended or not run.reported:
         run.finish(run.manifest.exit_reason or "ended", run.manifest.exit_code)
     saved = restored.core.snapshot()
-    return Recovery(run.id, replayed, appended, interrupted, run.manifest.strategy, saved)
+    return Recovery(
+        run.id, replayed, appended, interrupted, run.manifest.strategy, saved, run.manifest.venue
+    )
 
 
 def _report_cut(path: Path, cut: int) -> None:

@@ -93,6 +93,7 @@ def replay(
         check_interval(path, config)
     extra = {"funding": None if funding is None else str(funding)}
     extra["mark"] = None if mark is None else str(mark)
+    config = _recorded_venue(config, path)
     run = _open_run(home, run_id, path, config, strategy, extra)
     try:
         return _replay(run, path, config, strategy, speed, progress, checkpoint_every, extra)
@@ -156,6 +157,17 @@ def _replay(
     return ReplayResult(
         run.dir, done.items, done.records, seconds, truncated, restored.after, disabled
     )
+
+
+def _recorded_venue(config: Config, path: Path) -> Config:
+    """A recording replays on the venue it was recorded from, whatever the config says."""
+    if not is_recording(path):
+        return config
+    with RecordingReader(path) as reader:
+        venue = reader.header.venue
+    if venue == config.venue.name:
+        return config
+    return evolve(config, venue={"name": venue, "ws_url": None, "rest_url": None})
 
 
 def _open_run(

@@ -32,13 +32,13 @@ from ..runtime.watchers import WatchPlan
 from ..sim import FaultPlan, demo_recording, open_simulator
 from ..store.journal import JournalWriter
 from ..store.lock import StateLock
-from ..store.recording import Header, RecordingWriter
+from ..store.recording import Header, RecordingReader, RecordingWriter
 from ..store.rundir import ensure_home
 from .accounts import account_store, mode_of
 from .late_signals import hold_late_signals
 from .lifecycle import Run
 from .recover import recover
-from .settings import config_of, home_of, strategy_of, urls_of
+from .settings import config_of, home_of, strategy_of, urls_of, venue_of
 from .watching import last_alerts, watch_plan
 
 log = logging.getLogger("trio_paper.run")
@@ -79,6 +79,9 @@ def _run(args: argparse.Namespace, stack: ExitStack) -> int:
 def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
     config, _ = config_of(args)
     config, strategy = strategy_of(args, config)
+    if args.venue and args.venue != config.venue.name:
+        config = evolve(config, venue={"name": args.venue, "ws_url": None, "rest_url": None})
+        venue_of(config, f"--venue {args.venue}")
     venue: dict[str, Any] = {}
     if args.venue_url:
         venue["ws_url"] = args.venue_url
@@ -95,6 +98,8 @@ def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
         raise UsageError(f"--sim-file {sim_file}: no such recording")
     if sim_file is None and args.sim:
         sim_file = stack.enter_context(demo_recording(config.venue.name))
+    if sim_file is not None:
+        _check_sim_file(sim_file, config.venue.name)
     faults = FaultPlan()
     if args.sim_fault or args.sim_faults:
         if sim_file is None:
@@ -107,6 +112,21 @@ def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
     return RunPlan(home_of(args), config, strategy, minutes, sim_file, faults, args.fresh, watch)
 
 
+def _check_sim_file(path: Path, venue: str) -> None:
+    """The recording ``--sim`` serves must exist and be from the session's venue."""
+    try:
+        with RecordingReader(path) as reader:
+            recorded = reader.header.venue
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such recording") from None
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    if recorded != venue:
+        raise UsageError(
+            f"{path} is a {recorded} recording; this session trades on {venue} (--venue)"
+        )
+
+
 def _run_locked(plan: RunPlan) -> int:
     home, config, strategy = plan.home, plan.config, plan.strategy
     hold_late_signals()  # recovery and the end; the session's own watcher restores it after
@@ -117,6 +137,12 @@ def _run_locked(plan: RunPlan) -> int:
         if archived is not None:
             log.warning("--fresh: the previous account's state is archived in %s", archived)
     recovery = recover(home, store)
+    if recovery is not None and recovery.venue not in (None, config.venue.name):
+        raise UsageError(
+            f"state/ holds an account trading on {recovery.venue} (run {recovery.run_id}), not "
+            f"{config.venue.name}: run with --venue {recovery.venue}, or --fresh to archive it "
+            "and start a new account"
+        )
     resume = None
     if recovery is not None:
         resume = recovery.core

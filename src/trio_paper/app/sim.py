@@ -26,6 +26,8 @@ def sim_command(args: argparse.Namespace) -> int:
         tape = load_tape(args.file)
     except ValueError as exc:  # MalformedMessage is one
         raise UsageError(f"{args.file}: {exc}") from None
+    if args.venue is not None and args.venue != tape.header.venue:
+        raise UsageError(f"{args.file} is a {tape.header.venue} recording, not {args.venue}")
     try:
         trio.run(_serve, args, tape, plan)
     except OSError as exc:
@@ -44,8 +46,9 @@ async def _serve(args: argparse.Namespace, tape: Tape, plan: FaultPlan) -> None:
         print(
             f"serving {args.file.name}: {len(tape):,} pushes, {minutes} min a lap, looping,"
             f" at {args.speed:g}x, aligned to the wall clock\n"
+            f"venue:     {tape.header.venue}\n"
             f"faults:    {plan}\n"
-            f"websocket: {sim.ws_url}\n"
+            f"websocket: {sim.ws_url}{_routes_note(tape)}\n"
             f"rest:      {sim.rest_url}\n"
             "Ctrl-C to stop",
             flush=True,
@@ -54,3 +57,10 @@ async def _serve(args: argparse.Namespace, tape: Tape, plan: FaultPlan) -> None:
             async for signum in signals:
                 print(f"stopping ({signal.Signals(signum).name})", flush=True)
                 return
+
+
+def _routes_note(tape: Tape) -> str:
+    """Binance's URL is a base: a session adds ``/market/stream?...`` and ``/public/stream?...``."""
+    if tape.dialect.ws_path:
+        return ""
+    return " (a base: sessions add /market/stream?streams=... and /public/stream?streams=...)"

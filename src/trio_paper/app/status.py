@@ -66,6 +66,8 @@ def account_status(home: Path, mode: str = "live") -> dict[str, Any]:
     return {
         **report,
         "run_id": checkpoint.run_id,
+        "venue": {"name": config.venue.name, "symbol": config.venue.symbol,
+                  "interval": config.venue.interval},
         "checkpoint": {"saved_at": checkpoint.saved_at, "age_s": round(age, 1),
                        "interval_s": config.session.checkpoint_interval_s},
         "account": {
@@ -132,11 +134,13 @@ def _text(status: dict[str, Any]) -> str:
     if status.get("account") is None:
         return f"session: {running}\n{status['problem']}"
     a, p, r, c = status["account"], status["position"], status["risk"], status["checkpoint"]
+    v = status["venue"]
     orders = status["orders"]
     side = "flat" if not p["qty"] else ("long" if p["qty"] > 0 else "short")
     lines = [
         f"account      {status['mode']} ({_SOURCES[status['mode']]})",
         f"session      {running}; last run {status['run_id']}",
+        f"venue        {v['name']} {v['symbol']} {v['interval']}",
         f"checkpoint   {c['saved_at']} ({c['age_s']:.0f} s ago)",
         f"cash         {_money(a['cash'])} USDT",
         f"equity       {_money(a['equity'])} USDT",

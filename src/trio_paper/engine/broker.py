@@ -145,6 +145,8 @@ class Broker:
     def reference(self, side: Side, t: int) -> Decimal | None:
         """The price a market order of ``side`` would fill at now, before slippage, if fresh."""
         m = self.state.market
+        if m.quotes_down:
+            return None
         oldest = t - self.settings.max_quote_age_ms
         valid_after = m.valid_after if m.valid_after is not None else -1
         if m.quote is not None and m.quote_t >= oldest and m.quote_t > valid_after:

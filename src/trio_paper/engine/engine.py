@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from ..model import (
+    QUOTE_SOCKET,
     Bar,
     BarGap,
     BarUpdate,
@@ -47,6 +48,9 @@ class EngineState:
     strategy_errors: int = 0
     strategy_disabled: bool = False
     feed_down_since: int | None = None
+    down: list[str] = attrs.Factory(list)
+    """The named sockets down or stale now, where a venue has several: the session is down
+    while any one is, and ``recovered`` is journaled when the last one brings data again."""
     started: bool = False
     ended: bool = False
     t: int = 0
@@ -136,13 +140,32 @@ class Engine:
 
     def feed_event(self, t: int, event: str, **fields: Any) -> None:
         """Connected, disconnected, stale, subscribed, backfilled: journaled; a drop or a stall
-        also makes every price seen so far unusable for fills."""
+        also makes every price seen so far unusable for fills. ``socket`` (a venue with several)
+        says which one; while the quotes' own is down, nothing fills at all."""
         self._advance(t)
         if event in ("disconnected", "stale"):
             self.broker.on_feed_down(t)
+            socket = fields.get("socket")
+            if socket and socket not in self.state.down:
+                self.state.down.append(socket)
+                if socket == QUOTE_SOCKET:
+                    self.state.broker.market.quotes_down = True
             if self.state.feed_down_since is None:
                 self.state.feed_down_since = t
         self._emit(RecordType.FEED, event=event, **fields)
+
+    def _data_from(self, event: MarketEvent) -> bool:
+        """Note that ``event``'s socket brings data again; True when no socket is down now."""
+        down = self.state.down
+        if not down:
+            return True
+        if isinstance(event, Quote):
+            if QUOTE_SOCKET in down:
+                down.remove(QUOTE_SOCKET)
+                self.state.broker.market.quotes_down = False
+        else:
+            down[:] = [s for s in down if s == QUOTE_SOCKET]
+        return not down
 
     def report_history_intents(self, t: int) -> None:
         """After a backfill: one ``reject`` for every entry the strategy asked for on its bars."""
@@ -176,7 +199,11 @@ class Engine:
 
     def on_market(self, t: int, event: MarketEvent) -> None:
         self._advance(t)
-        if self.state.feed_down_since is not None and not isinstance(event, BarGap):
+        if (
+            self.state.feed_down_since is not None
+            and not isinstance(event, BarGap)
+            and self._data_from(event)
+        ):
             self._emit(RecordType.FEED, event="recovered", down_ms=t - self.state.feed_down_since)
             self.state.feed_down_since = None
         broker = self.broker

@@ -91,6 +91,8 @@ class Market:
     bar_volume: Decimal = ZERO
     stale_since: int | None = None
     valid_after: int | None = None
+    quotes_down: bool = False
+    """The quotes' own socket is down or stale (``model.QUOTE_SOCKET``): nothing fills."""
 
 
 @attrs.define

@@ -113,6 +113,10 @@ class Metrics:
         self.feed = Counter[str]()
         self.down_ms = 0
         self.down_since: int | None = None
+        self.sockets: set[str] = set()
+        """Sockets seen connecting (``""`` for a one-socket venue): a later connect of one is a
+        reconnect."""
+        self.reconnects = 0
         self.quote_stale_ms = 0
         self.quote_stale_since: int | None = None
         self.gap_bars = 0
@@ -251,6 +255,10 @@ class Metrics:
     def _feed(self, ts: int, r: Record) -> None:
         event = r["event"]
         self.feed[event] += 1
+        if event == "connected":
+            socket = r.get("socket", "")
+            self.reconnects += socket in self.sockets
+            self.sockets.add(socket)
         if event in ("disconnected", "stale") and self.down_since is None:
             self.down_since = ts
         elif event == "recovered":
@@ -425,7 +433,7 @@ class Metrics:
                 stale_ms += self.last_ts - self.quote_stale_since
         feed = self.feed
         health.update(
-            connects=feed["connected"], reconnects=max(0, feed["connected"] - 1),
+            connects=feed["connected"], reconnects=self.reconnects,
             disconnects=feed["disconnected"], stale_events=feed["stale"],
             down_seconds=_seconds(down_ms), quote_stale_events=feed["quote_stale"],
             quote_stale_seconds=_seconds(stale_ms), gaps=feed["gap"], gap_bars=self.gap_bars,

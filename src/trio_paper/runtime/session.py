@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,18 @@ from ..config import Config
 from ..core import Core, Outcome
 from ..engine.records import MONEY_MOVES, RecordType
 from ..errors import Exit
-from ..inputs import Backfill, Item, KillSwitch, SessionStart, StopRequested, Tick
+from ..inputs import (
+    Backfill,
+    FeedConnected,
+    FeedDisconnected,
+    FeedStale,
+    Item,
+    KillSwitch,
+    SessionStart,
+    StopRequested,
+    Subscribed,
+    Tick,
+)
 from ..store.checkpoint import checkpoint_of
 from ..venues import Socket
 from .backfill import RestKlines
@@ -101,6 +112,7 @@ class Session:
         f = self.config.feed
         v = self.config.venue
         venue = core.venue
+        sockets = venue.sockets(plan.ws_url, v.symbol, v.interval)
         self.feeds = [
             Feed(
                 FeedSettings(
@@ -108,9 +120,10 @@ class Session:
                     f.stale_after_s, f.connect_timeout_s, f.backoff_initial_s, f.backoff_max_s,
                     f.healthy_after_s, f.max_message_bytes,
                 ),
-                self._emit, self.clock_ms, plan.connect(socket) if plan.connect else None,
+                self._emitter(socket.carries if len(sockets) > 1 else ""), self.clock_ms,
+                plan.connect(socket) if plan.connect else None,
             )
-            for socket in venue.sockets(plan.ws_url, v.symbol, v.interval)
+            for socket in sockets
         ]  # fmt: skip
         self.feed = self.feeds[0]
         self.rest = RestKlines(venue, plan.rest_url, v.symbol, v.interval, f.connect_timeout_s)
@@ -182,8 +195,11 @@ class Session:
         statuses = [feed.status for feed in self.feeds]
         seen = [s.last_frame for s in statuses if s.last_frame is not None]
         errors = [s.last_error for s in statuses if s.last_error]
+        # connects as if one socket: the first of each is not a reconnect (the panel's count)
+        reconnects = sum(max(0, s.connects - 1) for s in statuses)
+        connects = reconnects + 1 if any(s.connects for s in statuses) else 0
         return FeedStatus(
-            all(s.connected for s in statuses), sum(s.connects for s in statuses),
+            all(s.connected for s in statuses), connects,
             sum(s.frames for s in statuses), max(seen) if seen else None,
             errors[-1] if errors else None,
         )  # fmt: skip
@@ -200,6 +216,18 @@ class Session:
     async def _emit(self, item: Item) -> None:
         assert self._send is not None
         await self._send.send(item)
+
+    def _emitter(self, socket: str) -> Callable[[Item], Awaitable[None]]:
+        """A feed's emit: where a venue has several sockets, its events name their socket."""
+        if not socket:
+            return self._emit
+
+        async def emit(item: Item) -> None:
+            if isinstance(item, FeedConnected | FeedDisconnected | FeedStale | Subscribed):
+                item = attrs.evolve(item, socket=socket)
+            await self._emit(item)
+
+        return emit
 
     # --- producers -----------------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ __all__ = [
     "demo_recording", "load_tape", "open_simulator",
 ]  # fmt: skip
 
-DEMOS = {"bitunix": "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"}
+DEMOS = {
+    venue: f"{venue}-btcusdt-2025-05-08-demo.jsonl.gz" for venue in ("bitunix", "binance_usdm")
+}
 """The recording ``run --sim`` serves for each venue, shipped inside the package."""
 
 

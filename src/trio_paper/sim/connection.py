@@ -3,7 +3,10 @@
 Two tasks per socket. The reader answers the client (JSON ping, subscribe, unsubscribe) and
 enforces the rules: an idle socket, a client over the message rate, or a protocol ping as the
 first frame ends it. The player walks the shared timeline from the moment the socket opened and
-sends each due push the client subscribed to, through whatever faults are in force.
+sends each due push the client subscribed to (in its messages, or in its URL where the venue's
+``Dialect`` names streams there), through whatever faults are in force. Where the rules say so,
+a third task pings the client and drops it if it does not answer, and the socket is closed at
+its maximum age (Binance's 24 h). ``binance_socket`` answers Binance's client messages.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import trio
 
 from ..codec import MalformedMessage, dumps, loads_object
 from ..venues.bitunix import server as frames
+from .dialect import Dialect, Route
 from .faults import FaultKind, FaultWindows
 from .rules import ExchangeRules
 from .stats import SimStats
-from .tape import Route
 from .timeline import Position, Timeline
 from .wire import ClientClose, ProtocolPing, ServerWebSocket, WireClosed
 
@@ -37,6 +40,8 @@ class Ending(enum.Enum):
     PROTOCOL_PING = "protocol ping first"
     FAULT_CLOSE = "fault: close"
     FAULT_DROP = "fault: drop"
+    MAX_AGE = "max age"
+    NO_PONG = "no pong"
 
 
 class ExchangeSocket:
@@ -53,6 +58,9 @@ class ExchangeSocket:
         on_push: Callable[[str], None] | None = None,
     ) -> None:
         self.wire = wire
+        self.dialect: Dialect = timeline.tape.dialect
+        self.target = wire.path
+        """The request target the client opened (path and query)."""
         self.on_push = on_push
         """Called with each push's text just before it is handed to the socket (see
         ``Simulator.on_push``)."""
@@ -81,13 +89,57 @@ class ExchangeSocket:
         self._scope.cancel()
 
     async def run(self) -> Ending:
+        rules = self.rules
         with self._scope:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                await self._guard(self.wire.send_text, frames.CONNECT)
+                await self._guard(self._open)
                 nursery.start_soon(self._guard, self._read)
                 nursery.start_soon(self._guard, self._play)
+                if rules.server_ping_s < math.inf:
+                    nursery.start_soon(self._guard, self._ping)
+                if rules.max_age_s < math.inf:
+                    nursery.start_soon(self._age_out, rules.max_age_s)
         return self.ending or Ending.GONE
+
+    async def _open(self) -> None:
+        """What the exchange sends on open (Bitunix: its connect frame), and the streams the
+        URL names (Binance), which start streaming after the usual subscribe delay."""
+        for text in self.greeting():
+            await self.wire.send_text(text)
+        routes = self.dialect.url_routes(self.target)
+        if routes:
+            delay = self.rng.uniform(*self.rules.subscribe_delay_s)
+            self._add_routes(routes, trio.current_time() + delay)
+
+    def greeting(self) -> list[str]:
+        """Frames sent as soon as the socket opens."""
+        return [frames.CONNECT]
+
+    async def _age_out(self, seconds: float) -> None:
+        await trio.sleep(seconds)
+        self.end(Ending.MAX_AGE)
+
+    async def _ping(self) -> None:
+        """Ping every ``server_ping_s``; no pong to any of them for ``pong_wait_s``: drop."""
+        rules = self.rules
+        answered_at = trio.current_time()
+        seen = self.wire.pongs
+        while True:
+            await trio.sleep(rules.server_ping_s)
+            if self.wire.pongs > seen:
+                seen, answered_at = self.wire.pongs, trio.current_time()
+            if trio.current_time() - answered_at > rules.pong_wait_s:
+                self.end(Ending.NO_PONG)
+                return
+            await self.wire.ping(b"sim")
+
+    def _add_routes(self, routes: list[Route], start: float) -> None:
+        """Subscribe ``routes`` from ``start`` (those the socket's path does not deliver are
+        accepted and never sent: Binance's legacy paths)."""
+        for route in routes:
+            if route not in self.subscriptions and self.dialect.delivers(self.target, route):
+                self.subscriptions[route] = start
 
     async def _guard(self, task: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Run one of the socket's tasks; the client hanging up ends the socket, quietly."""
@@ -118,7 +170,7 @@ class ExchangeSocket:
                     self.end(Ending.RATE_LIMIT)
                     return
                 if isinstance(frame, ProtocolPing):
-                    if first:
+                    if first and rules.protocol_ping_first_drops:
                         self.end(Ending.PROTOCOL_PING)
                         return
                     await self.wire.pong(frame.payload)
@@ -239,7 +291,7 @@ class ExchangeSocket:
             pending[FaultKind.FUTURE] -= 1
             await send(dumps(frames.future_copy(push, self._future_variant)).decode())
             self._future_variant += 1
-        if pending[FaultKind.EXTRA] and route[0].startswith("market_kline_"):
+        if pending[FaultKind.EXTRA] and self.dialect.is_kline(route):
             pending[FaultKind.EXTRA] -= 1
             await send(dumps(frames.extra_copy(push)).decode())
         if pending[FaultKind.REORDER] and route not in self._held:

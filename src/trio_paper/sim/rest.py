@@ -1,5 +1,8 @@
 """The simulated exchange's REST kline endpoint, on a small HTTP/1.1 server (h11 over trio).
 
+Bitunix's (``KlineEndpoint``) and Binance's (``BinanceKlineEndpoint``): the same rate limit and
+routing, each venue's query rules and error bodies.
+
 Bitunix answers errors with HTTP 200 and a non-zero ``code``; so does this. Codes 20015
 (unknown symbol) and 10006 (rate limit) are Bitunix's; 10002, for a bad or missing parameter,
 is the simulator's own choice (PROTOCOL.md does not record Bitunix's).
@@ -11,10 +14,14 @@ from collections import deque
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
+import attrs
 import h11
 import trio
 
 from ..codec import dumps
+from ..venues.binance_usdm import rest as binance_rest
+from ..venues.binance_usdm import rest_server as binance_rest_server
+from ..venues.binance_usdm import server as binance_server
 from ..venues.bitunix import rest as bitunix_rest
 from ..venues.bitunix import ws as bitunix
 from .rules import ExchangeRules
@@ -40,6 +47,8 @@ class _BadParameter(Exception):
 class KlineEndpoint:
     """Answers ``GET /api/v1/futures/market/kline`` from the timeline's closed bars."""
 
+    path = bitunix_rest.KLINE_PATH
+
     def __init__(self, timeline: Timeline, rules: ExchangeRules, stats: SimStats) -> None:
         self.timeline = timeline
         self.rules = rules
@@ -54,14 +63,20 @@ class KlineEndpoint:
             self._recent.popleft()
         if len(self._recent) > self.rules.rest_requests_per_s:
             self.stats.rest_rate_limited += 1
-            return 200, _error(RATE_LIMITED, "Request too frequent, please try again later")
+            return self.rate_limited()
         url = urlsplit(target)
-        if url.path != bitunix_rest.KLINE_PATH:
+        if url.path != self.path:
             return 404, _error(404, "Not Found")
         if method != "GET":
             return 405, _error(405, "Method Not Allowed")
+        return self.answer(parse_qs(url.query, keep_blank_values=True))
+
+    def rate_limited(self) -> tuple[int, bytes]:
+        return 200, _error(RATE_LIMITED, "Request too frequent, please try again later")
+
+    def answer(self, query: dict[str, list[str]]) -> tuple[int, bytes]:
         try:
-            return 200, self._klines(parse_qs(url.query, keep_blank_values=True))
+            return 200, self._klines(query)
         except _BadParameter as exc:
             return 200, _error(BAD_PARAMETER, f"Parameter error: {exc}")
 
@@ -87,6 +102,36 @@ class KlineEndpoint:
         if key not in tape.bars and key not in tape.history:
             raise _BadParameter(f"interval {interval!r}: the recording has no such bars")
         return bitunix_rest.klines_body(self.timeline.closed_bars(key, start, end, limit))
+
+
+class BinanceKlineEndpoint(KlineEndpoint):
+    """Answers ``GET /fapi/v1/klines`` as Binance does (``rest_server``): errors are HTTP 400
+    with ``{"code": <negative>, "msg"}``, the rate limit HTTP 429 with code -1003."""
+
+    path = binance_rest.KLINE_PATH
+
+    def rate_limited(self) -> tuple[int, bytes]:
+        return binance_rest_server.TOO_MANY_REQUESTS, binance_server.error_body(
+            binance_rest_server.RATE_LIMITED, "Too many requests; please use the websocket."
+        )
+
+    def answer(self, query: dict[str, list[str]]) -> tuple[int, bytes]:
+        tape = self.timeline.tape
+        try:
+            kq = binance_rest_server.kline_query(query, tape.symbols)
+        except binance_rest.BinanceRestError as exc:
+            return binance_rest_server.BAD_REQUEST, binance_server.error_body(exc.code, exc.message)
+        kq = attrs.evolve(kq, limit=min(kq.limit, self.rules.max_kline_page))
+        key = (kq.symbol, kq.interval_ms)
+        end = 2**62 if kq.end is None else kq.end + 1
+        bars = self.timeline.closed_bars(key, kq.start or 0, end, 2**31)
+        return 200, binance_server.klines_body(binance_rest_server.select_klines(bars, kq))
+
+
+def kline_endpoint(timeline: Timeline, rules: ExchangeRules, stats: SimStats) -> KlineEndpoint:
+    """The REST kline endpoint of the venue the timeline's recording is from."""
+    cls = BinanceKlineEndpoint if timeline.tape.dialect.name == "binance_usdm" else KlineEndpoint
+    return cls(timeline, rules, stats)
 
 
 def _text(query: dict[str, list[str]], name: str, default: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""The exchange simulator: a recording served as Bitunix's public WebSocket and REST klines.
+"""The exchange simulator: a recording served as its venue's public WebSocket and REST klines
+(Bitunix's or Binance USD-M's, as the recording's header says; ``dialect`` holds the difference).
 
 ``open_simulator`` runs it inside the caller's Trio run (the live session's ``--sim``, tests);
 ``trio-paper sim`` runs it alone until Ctrl-C. How it plays a recording, which rules it
@@ -16,9 +17,10 @@ from pathlib import Path
 
 import trio
 
+from .binance_socket import BinanceSocket
 from .connection import Ending, ExchangeSocket
 from .faults import WINDOWED, Fault, FaultKind, FaultPlan, FaultWindows
-from .rest import KlineEndpoint, serve_http
+from .rest import kline_endpoint, serve_http
 from .rules import ExchangeRules
 from .stats import FiredFault, SimStats
 from .tape import Tape, load_tape
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 WS_PATH = "/public/"
+"""Bitunix's path; a Binance simulator's ``ws_url`` is the base its sessions add routes to."""
 _HANDSHAKE_TIMEOUT_S = 10.0
 
 
@@ -62,11 +65,12 @@ class Simulator:
         self.stats = SimStats()
         self.windows = FaultWindows()
         self.sockets: set[ExchangeSocket] = set()
+        self.dialect = timeline.tape.dialect
         self.ws_url = ""
-        """``ws://HOST:PORT/public/``"""
+        """``ws://HOST:PORT/public/`` (Bitunix), ``ws://HOST:PORT`` (Binance: the base URL)."""
         self.rest_url = ""
-        """``http://HOST:PORT``: the REST base, as ``bitunix_rest.REST_URL``."""
-        self._rest = KlineEndpoint(timeline, rules, self.stats)
+        """``http://HOST:PORT``: the REST base, as the venue's ``rest_url``."""
+        self._rest = kline_endpoint(timeline, rules, self.stats)
         self._rng = rng
         self._log = log or (lambda _: None)
         self._serial = 0
@@ -113,7 +117,7 @@ class Simulator:
             refuse = trio.current_time() < self.windows.refuse_until
             try:
                 with trio.fail_after(_HANDSHAKE_TIMEOUT_S):
-                    accepted = await wire.handshake(WS_PATH, refuse)
+                    accepted = await wire.handshake(self.dialect.accepts, refuse)
             except (WireClosed, trio.TooSlowError):
                 return
             if not accepted:
@@ -128,7 +132,8 @@ class Simulator:
         self.stats.accepted += 1
         self._serial += 1
         serial = self._serial
-        sock = ExchangeSocket(
+        kind = BinanceSocket if self.dialect.name == "binance_usdm" else ExchangeSocket
+        sock = kind(
             wire, self.timeline, self.rules, self.windows, self.stats, self._rng, self.on_push
         )
         self.sockets.add(sock)
@@ -139,7 +144,7 @@ class Simulator:
             self.sockets.discard(sock)
         self.stats.endings[ending.value] += 1
         self._log(f"socket {serial} ended: {ending.value}")
-        if ending is Ending.FAULT_CLOSE:
+        if ending in (Ending.FAULT_CLOSE, Ending.MAX_AGE):
             await wire.close(1000, "", self.rules.close_wait_s)
         elif ending is Ending.FAULT_DROP:
             await wire.reset()
@@ -172,7 +177,7 @@ async def open_simulator(
     loop: bool = True,
     align: bool = True,
     wall_ms: Callable[[], int] = wall_clock_ms,
-    rules: ExchangeRules = ExchangeRules(),  # noqa: B008 - frozen
+    rules: ExchangeRules | None = None,
     seed: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> AsyncIterator[Simulator]:
@@ -181,7 +186,8 @@ async def open_simulator(
 
     A path is loaded in a worker thread; pass a ``Tape`` (``load_tape``) to load it once for
     many runs, or to stay off threads under ``trio.testing.MockClock``. ``wall_ms`` is the wall
-    clock that alignment reads once, at start. ``seed`` fixes the random subscribe delays.
+    clock that alignment reads once, at start. ``rules`` default to the recording's venue's
+    (``ExchangeRules.for_venue``). ``seed`` fixes the random subscribe delays.
     ``log`` gets one line per socket opened or ended and per fault.
     """
     for name, number in (("port", port), ("rest_port", rest_port)):
@@ -195,11 +201,13 @@ async def open_simulator(
     timeline = Timeline(
         tape, speed=speed, loop=loop, align=align, wall_ms=wall_ms(), trio_now=trio.current_time()
     )
+    if rules is None:
+        rules = ExchangeRules.for_venue(tape.header.venue)
     sim = Simulator(timeline, faults, rules, random.Random(seed), log)
     async with trio.open_nursery() as nursery:
         ws = await nursery.start(partial(trio.serve_tcp, sim.serve_websocket, port, host=host))
         rest = await nursery.start(partial(trio.serve_tcp, sim.serve_rest, rest_port, host=host))
-        sim.ws_url = f"ws://{_address(ws[0])}{WS_PATH}"
+        sim.ws_url = f"ws://{_address(ws[0])}{sim.dialect.ws_path}"
         sim.rest_url = f"http://{_address(rest[0])}"
         nursery.start_soon(sim._run_faults)
         try:

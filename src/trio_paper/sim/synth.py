@@ -1,15 +1,18 @@
-"""Recordings built from real 1-minute candles, in Bitunix's frame format.
+"""Recordings built from real 1-minute candles, in Bitunix's or Binance USD-M's frame format.
 
 No long public recording of Bitunix traffic exists, so the shipped recordings are made here from
-real candles. What is real: each minute's open, high, low, close and volume, and the funding
-rates. What is synthesized, deterministically (same input, same bytes):
+real candles (``synth_formats`` writes each venue's frames; the walk below is the same for
+both). What is real: each minute's open, high, low, close and volume, and the funding rates.
+What is synthesized, deterministically (same input, same bytes):
 
 - a kline push every 500 ms whose price walks from the open to the extreme nearer to it, then
   to the other extreme, then to the close, on the tick grid; the last push of each minute carries
   the candle's exact OHLCV, with the volume accumulating evenly through the minute;
-- a ``depth_book1`` quote with each push, around the walked price, spread mostly one tick;
-- a ``price`` frame every 2 s: mark and index near the walked price, the funding rate settled
-  last (in percent, as Bitunix sends it) and the settlement times;
+- a quote (``depth_book1``, ``bookTicker``) with each push, around the walked price, spread
+  mostly one tick; Binance's last kline push of a minute says the bar is closed (``x``);
+- a mark-price frame every 2 s (Bitunix's ``price``) or 1 s (Binance's ``markPrice@1s``): mark
+  and index near the walked price, the funding rate (Bitunix: the one settled last, in percent;
+  Binance: the one due at the next settlement) and the settlement times;
 - receive times 20–80 ms after the exchange time; a warm-up backfill of the candles before the
   first minute, as the REST kline response a session fetches at start.
 """
@@ -24,26 +27,14 @@ from collections.abc import Iterable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
-from ..codec import dumps
-from ..inputs import (
-    Backfill,
-    FeedConnected,
-    Frame,
-    Item,
-    SessionStart,
-    StopRequested,
-    Subscribed,
-    Tick,
-)
-from ..model import Bar
+from ..inputs import Backfill, Frame, Item, SessionStart, StopRequested, Tick
+from ..model import Bar, MarkPrice, Quote
 from ..store.recording import Header, RecordingWriter
-from ..times import HOUR_MS, MINUTE_MS, iso_to_ms, ms_to_iso
-from ..venues.bitunix import rest as bitunix_rest
-from ..venues.bitunix import ws as bitunix
+from ..times import HOUR_MS, MINUTE_MS, iso_to_ms
 from ..venues.candles import read_candles
+from .synth_formats import BitunixFormat, Format, Walk, channels, format_of, opening
 
 PUSH_MS = 500
-PRICE_EVERY_MS = 2_000
 FUNDING_EVERY_MS = 8 * HOUR_MS
 _TICK = Decimal("0.1")
 _LOT = Decimal("0.0001")
@@ -120,51 +111,41 @@ def _klines(
 
 
 def frames_for(
-    bar: Bar, symbol: str, funding: FundingRates, rng: random.Random
-) -> Iterator[tuple[int, str]]:
+    bar: Bar, symbol: str, funding: FundingRates, rng: random.Random,
+    fmt: Format = BitunixFormat(),  # noqa: B008 - frozen
+) -> Iterator[tuple[int, str]]:  # fmt: skip
     """The frames of one minute as ``(exchange ts, raw)``, in ts order."""
     steps = bar.interval_ms // PUSH_MS
     offset = 40 + rng.randrange(200)
     path = price_path(bar, steps)
-    channel = "market_kline_1min"
+    every = fmt.mark_every_ms
     for i, (high, low, close, volume, quote) in enumerate(_klines(bar, path)):
         ts = bar.open_time + offset + i * PUSH_MS
-        yield ts, _push(channel, symbol, ts, {
-            "o": _plain(bar.open), "c": _plain(close), "h": _plain(high), "l": _plain(low),
-            "b": _plain(volume), "q": _plain(quote),
-        })  # fmt: skip
+        yield ts, fmt.kline(Walk(bar, ts, high, low, close, volume, quote, i == steps - 1))
         spread = rng.choices((1, 2, 3, 5), weights=(85, 10, 4, 1))[0]
         below = rng.randrange(spread + 1)
         bid = close - below * _TICK
         ask = bid + spread * _TICK
-        yield ts + 3, _push("depth_book1", symbol, ts + 3, {
-            "b": [[_plain(bid), _size(rng)]], "a": [[_plain(ask), _size(rng)]],
-        })  # fmt: skip
-        if (ts + 3) // PRICE_EVERY_MS != (ts + 3 + PUSH_MS) // PRICE_EVERY_MS:
+        bid_qty = _size(rng)
+        yield ts + 3, fmt.quote(Quote(symbol, ts + 3, bid, bid_qty, ask, _size(rng)))
+        if (ts + 3) // every != (ts + 3 + PUSH_MS) // every:
             settled, rate = funding.settled_before(ts)
+            if fmt.rate_due_next:
+                rate = funding.settled_before(settled + FUNDING_EVERY_MS)[1]
             mark = _on_tick(close * (1 + Decimal(rng.randrange(-20, 21)) / 100_000))
             index = _on_tick(mark * (1 + Decimal(rng.randrange(-10, 11)) / 100_000))
-            yield ts + 7, _push("price", symbol, ts + 7, {
-                "ip": _plain(index), "mp": _plain(mark), "fr": _plain(rate * 100),
-                "ft": _iso_s(settled), "nft": _iso_s(settled + FUNDING_EVERY_MS),
-            })  # fmt: skip
+            yield (
+                ts + 7,
+                fmt.mark(
+                    MarkPrice(
+                        symbol, ts + 7, mark, index, rate, settled, settled + FUNDING_EVERY_MS
+                    )
+                ),
+            )
 
 
-def _push(ch: str, symbol: str, ts: int, data: dict[str, object]) -> str:
-    return dumps({"ch": ch, "symbol": symbol, "ts": ts, "data": data}).decode()
-
-
-def _size(rng: random.Random) -> str:
-    return _plain(Decimal(rng.randrange(10, 30_000)) * _LOT)
-
-
-def _plain(value: Decimal) -> str:
-    """Decimal text as Bitunix writes it: no exponent, no trailing zeros (``68590``, ``0.226``)."""
-    return format(value.normalize(), "f")
-
-
-def _iso_s(ms: int) -> str:
-    return ms_to_iso(ms)[:-5] + "Z"
+def _size(rng: random.Random) -> Decimal:
+    return Decimal(rng.randrange(10, 30_000)) * _LOT
 
 
 def build(
@@ -174,34 +155,31 @@ def build(
     funding: FundingRates,
     seed: int = 0,
     grace_ms: int = 2_000,
+    venue: str = "bitunix",
 ) -> Iterator[Item]:
     """The items of a recording: start, connect, subscribe, warm-up backfill, frames, a final
     tick that closes the last bar, and a stop."""
+    fmt = format_of(venue)
     rng = random.Random(seed)
-    seq = 0
+    sequence = itertools.count(1)
+    next_seq = sequence.__next__
     last_t = 0
     last_bar: Bar | None = None
-
-    def next_seq() -> int:
-        nonlocal seq
-        seq += 1
-        return seq
 
     iterator = iter(bars)
     first = next(iterator)
     t0 = first.open_time + 10  # just after the warm-up's last bar has closed
     yield SessionStart(next_seq(), t0, "from-candles")
-    yield FeedConnected(next_seq(), t0, bitunix.PUBLIC_WS_URL)
-    yield Subscribed(next_seq(), t0, [bitunix.kline_channel("1min"), *bitunix.MARKET_CHANNELS])
+    yield from opening(venue, symbol, sequence, t0)
     if warmup:
         start = warmup[0].open_time
-        body = bitunix_rest.klines_body(warmup).decode()
+        body = fmt.klines_body(warmup)
         yield Backfill(next_seq(), t0, "warmup", start, first.open_time, body)
     last_t = last_ts = t0
     for bar in _chain(first, iterator):
         if bar.interval_ms != MINUTE_MS:
             raise ValueError("recordings are built from 1-minute candles")
-        for ts, raw in frames_for(bar, symbol, funding, rng):
+        for ts, raw in frames_for(bar, symbol, funding, rng, fmt):
             last_t = max(last_t, ts + 20 + rng.randrange(61))
             last_ts = ts
             yield Frame(next_seq(), last_t, raw)
@@ -218,11 +196,10 @@ def _chain(first: Bar, rest: Iterator[Bar]) -> Iterator[Bar]:
     yield from rest
 
 
-def header(symbol: str, source: str, created: str) -> Header:
+def header(symbol: str, source: str, created: str, venue: str = "bitunix") -> Header:
     return Header(
-        venue="bitunix", symbol=symbol,
-        channels=[bitunix.kline_channel("1min"), *bitunix.MARKET_CHANNELS],
-        interval="1min", created=created, source=source,
+        venue=venue, symbol=symbol, channels=channels(venue, symbol), interval="1min",
+        created=created, source=source,
     )  # fmt: skip
 
 
@@ -235,6 +212,7 @@ def from_candles(
     symbol: str,
     seed: int,
     out: Path,
+    venue: str = "bitunix",
 ) -> int:
     """Write the recording of ``minutes`` candles from ``start``; return how many items."""
     first = iso_to_ms(start)
@@ -254,8 +232,9 @@ def from_candles(
         f" (funding: {funding.name if funding else 'none'}, seed {seed})"
     )
     count = 0
-    with RecordingWriter(out, header(symbol, source, start)) as writer:
-        for item in build(session, history, symbol, FundingRates(funding), seed):
+    format_of(venue)  # an unknown venue fails before anything is read
+    with RecordingWriter(out, header(symbol, source, start, venue)) as writer:
+        for item in build(session, history, symbol, FundingRates(funding), seed, venue=venue):
             writer.write(item)
             count += 1
     return count

@@ -1,35 +1,33 @@
 """A recording loaded for the simulator: its data pushes, their times, and the bars they make.
 
-Only data pushes (frames with a ``ch``) are kept: a live session's recording also holds the
-venue's control frames (connect, pongs, acks), which a simulator answers itself, and maybe
-frames that were bad on arrival, which cannot be routed. The raw text is kept in one buffer
-rather than as 400,000 strings, so a day-long recording costs tens of MB, not hundreds.
+Only data pushes (what the recording's venue ``Dialect`` routes) are kept: a live session's
+recording also holds the venue's control frames (connect, pongs, acks), which a simulator
+answers itself, and maybe frames that were bad on arrival, which cannot be routed. The raw text
+is kept in one buffer rather than as 400,000 strings, so a day-long recording costs tens of MB,
+not hundreds.
 """
 
 from __future__ import annotations
 
 from array import array
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import attrs
 import orjson
 
+from .. import venues
 from ..codec import MalformedMessage
 from ..inputs import Backfill, Frame
 from ..model import Bar
 from ..store.recording import Header, RecordingReader
 from ..times import MINUTE_MS
-from ..venues.bitunix import rest as bitunix_rest
-from ..venues.bitunix import ws as bitunix
+from .dialect import Dialect, Push, Route, dialect_of
 
-Route = tuple[str, str]
-"""``(channel, SYMBOL)``: what a client subscribes to, and what a push is routed on."""
+__all__ = ["BarKey", "RecordedBar", "Route", "Tape", "load_tape"]
+
 BarKey = tuple[str, int]
 """``(SYMBOL, interval ms)``."""
-
-_KLINE_KEYS = ("o", "h", "l", "c", "b", "q")
 
 
 @attrs.frozen
@@ -47,6 +45,8 @@ class Tape:
     ``stamps[i]`` its exchange ``ts``, ``routes[i]`` its channel and symbol."""
 
     header: Header
+    dialect: Dialect
+    """How the recording's venue routes and times its pushes."""
     times: array[int] = attrs.Factory(lambda: array("q"))
     stamps: array[int] = attrs.Factory(lambda: array("q"))
     routes: list[Route] = attrs.Factory(list)
@@ -82,7 +82,8 @@ class Tape:
 def load_tape(path: Path) -> Tape:
     """Read ``path`` (a recording) into a ``Tape``; ``ValueError`` if it has no data pushes."""
     with RecordingReader(path) as reader:
-        tape = Tape(reader.header)
+        dialect = dialect_of(reader.header.venue)
+        tape = Tape(reader.header, dialect)
         blob = tape.blob
         last: dict[tuple[str, int, int], tuple[dict[str, Any], int]] = {}
         backfilled: list[Bar] = []
@@ -95,7 +96,7 @@ def load_tape(path: Path) -> Tape:
             if not isinstance(item, Frame):
                 continue
             raw = item.raw.encode() if isinstance(item.raw, str) else item.raw
-            push = _push(raw)
+            push = _push(raw, dialect)
             if push is None:
                 tape.skipped += 1
                 continue
@@ -107,8 +108,7 @@ def load_tape(path: Path) -> Tape:
             blob += raw
             tape.offsets.append(len(blob))
             if push.kline_ms:
-                bucket = push.ts // push.kline_ms * push.kline_ms
-                last[(route[1], push.kline_ms, bucket)] = (push.data, item.t)
+                last[(route[1], push.kline_ms, push.bucket)] = (push.data, item.t)
     if not tape.times:
         raise ValueError(f"{path}: no data pushes to serve")
     tape.symbols = frozenset(symbol for _, symbol in interned if symbol)
@@ -116,37 +116,22 @@ def load_tape(path: Path) -> Tape:
     return tape
 
 
-@attrs.frozen
-class _Push:
-    route: Route
-    ts: int
-    data: Any
-    kline_ms: int
-
-
-def _push(raw: bytes) -> _Push | None:
+def _push(raw: bytes, dialect: Dialect) -> Push | None:
     try:
         frame = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if type(frame) is not dict:
-        return None
-    ch, ts, symbol = frame.get("ch"), frame.get("ts"), frame.get("symbol", "")
-    if type(ch) is not str or type(ts) is not int or type(symbol) is not str:
-        return None
-    kline_ms = 0
-    if ch.startswith("market_kline_"):
-        kline_ms = bitunix.INTERVALS.get(ch.removeprefix("market_kline_"), 0)
-    return _Push((ch, symbol.upper()), ts, frame.get("data"), kline_ms)
+    return dialect.push_of(frame) if type(frame) is dict else None
 
 
 def _backfill_bars(body: str, header: Header) -> list[Bar]:
-    interval_ms = bitunix.INTERVALS.get(header.interval)
+    venue = venues.get(header.venue)
+    interval_ms = venue.intervals.get(header.interval)
     if interval_ms is None:
         return []
     try:
-        return bitunix_rest.parse_klines(body, header.symbol, interval_ms)
-    except (MalformedMessage, bitunix_rest.RestError):
+        return venue.parse_klines(body, header.symbol, interval_ms)
+    except (MalformedMessage, venues.RestError):
         return []
 
 
@@ -159,7 +144,7 @@ def _collect_bars(
     end = first + tape.length_ms
     recorded: dict[BarKey, dict[int, RecordedBar]] = {}
     for (symbol, interval_ms, bucket), (data, t) in last.items():
-        bar = _bar(symbol, interval_ms, bucket, data)
+        bar = tape.dialect.bar_of(symbol, interval_ms, bucket, data)
         if bar is not None:
             available = max(t, bucket + interval_ms)
             recorded.setdefault((symbol, interval_ms), {})[bucket] = RecordedBar(bar, available)
@@ -173,17 +158,3 @@ def _collect_bars(
             buckets.setdefault(bar.open_time, RecordedBar(bar, bar.close_time))
     tape.bars = {key: [b[t] for t in sorted(b)] for key, b in recorded.items()}
     tape.history = {key: [b[t] for t in sorted(b)] for key, b in history.items()}
-
-
-def _bar(symbol: str, interval_ms: int, bucket: int, data: object) -> Bar | None:
-    """A push's data as a bar, or None if it is not a well-formed kline."""
-    if type(data) is not dict:
-        return None
-    values = [data.get(key) for key in _KLINE_KEYS]
-    if not all(isinstance(v, str) for v in values):
-        return None
-    try:
-        o, h, low, c, b, q = (Decimal(str(v)) for v in values)
-    except ArithmeticError:
-        return None
-    return Bar(symbol, interval_ms, bucket, o, h, low, c, b, q, "ws")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -94,7 +92,7 @@ class Timeline:
         """The push at ``position``, parsed, with its times shifted: ready to encode."""
         lap, index = position
         frame: dict[str, Any] = orjson.loads(self.tape.raw(index))
-        shift_push(frame, self.lap_shift(lap))
+        self.tape.dialect.shift(frame, self.lap_shift(lap))
         return frame
 
     def closed_bars(self, key: BarKey, start: int, end: int, limit: int) -> list[Bar]:
@@ -124,35 +122,3 @@ class Timeline:
                 break
             newest_first.append(attrs.evolve(bar, open_time=open_time))
         return newest_first[::-1]
-
-
-def shift_push(frame: dict[str, Any], shift: int) -> None:
-    """Move a push ``shift`` ms in time: its ``ts``, and the ISO times in ``price`` (``ft``,
-    ``nft``) and ``trade`` (``t``) data."""
-    if not shift:
-        return
-    frame["ts"] += shift
-    ch = frame["ch"]
-    data = frame.get("data")
-    if ch == "price" and type(data) is dict:
-        for key in ("ft", "nft"):
-            if type(data.get(key)) is str:
-                data[key] = _shift_iso(data[key], shift)
-    elif ch == "trade" and type(data) is list:
-        for trade in data:
-            if type(trade) is dict and type(trade.get("t")) is str:
-                trade["t"] = _shift_iso(trade["t"], shift)
-
-
-@lru_cache(maxsize=256)
-def _shift_iso(text: str, shift: int) -> str:
-    """An ISO-8601 time moved by ``shift`` ms, written as it was (``Z``, with or without ms)."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if moment.tzinfo is None:
-        return text
-    moved = (moment + timedelta(milliseconds=shift)).astimezone(UTC)
-    spec = "milliseconds" if "." in text else "seconds"
-    return moved.replace(tzinfo=None).isoformat(timespec=spec) + "Z"

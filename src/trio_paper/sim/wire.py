@@ -11,6 +11,7 @@ import contextlib
 import socket
 import struct
 from collections import deque
+from collections.abc import Callable
 
 import attrs
 import trio
@@ -66,15 +67,17 @@ class ServerWebSocket:
         self._parts: list[str | bytes] = []
         self._max = max_message_bytes
         self.path = ""
+        self.pongs = 0
+        """Protocol pongs the client has sent (answers to ``ping``)."""
 
-    async def handshake(self, path: str, refuse: bool) -> bool:
-        """Read the upgrade request; accept it if it is for ``path`` and not ``refuse``d (then
-        answer 503), else 404. True when the socket is open."""
+    async def handshake(self, accepts: Callable[[str], bool], refuse: bool) -> bool:
+        """Read the upgrade request; accept it if ``accepts`` its target (path and query) and it
+        is not ``refuse``d (then answer 503), else 404. True when the socket is open."""
         request = await self._next_event()
         if not isinstance(request, Request):
             raise WireClosed(f"expected an upgrade request, got {type(request).__name__}")
         self.path = request.target
-        if request.target.split("?")[0] != path:
+        if not accepts(request.target):
             await self._reject(404, b"Not Found")
             return False
         if refuse:
@@ -99,6 +102,8 @@ class ServerWebSocket:
                     return b"".join(p for p in parts if isinstance(p, bytes))
             elif isinstance(event, Ping):
                 return ProtocolPing(bytes(event.payload))
+            elif isinstance(event, Pong):
+                self.pongs += 1
             elif isinstance(event, CloseConnection):
                 # REMOTE_CLOSING: the client's close, to be answered; OPEN: wsproto's own close
                 # for a frame that broke the protocol, to be sent.
@@ -114,6 +119,10 @@ class ServerWebSocket:
 
     async def pong(self, payload: bytes) -> None:
         await self._send(Pong(payload))
+
+    async def ping(self, payload: bytes) -> None:
+        """A protocol ping, as Binance sends every few minutes; ``pongs`` counts the answers."""
+        await self._send(Ping(payload))
 
     async def close(self, code: int, reason: str, wait: float = 1.0) -> None:
         """Send a close frame, give the client ``wait`` seconds to answer, then hang up."""

@@ -4,10 +4,12 @@ in ``REGISTRY`` below. Nothing outside ``venues/`` and ``sim/`` names an exchang
 from __future__ import annotations
 
 from ..errors import UsageError
+from .binance_usdm import VENUE as BINANCE_USDM
 from .bitunix import VENUE as BITUNIX
 from .venue import Client, KlineRequest, Received, RestError, Socket, Venue
 
 __all__ = [
+    "BINANCE_USDM",
     "BITUNIX",
     "Client",
     "KlineRequest",
@@ -21,6 +23,7 @@ __all__ = [
 
 REGISTRY: dict[str, Venue] = {
     BITUNIX.name: BITUNIX,
+    BINANCE_USDM.name: BINANCE_USDM,
 }
 
 

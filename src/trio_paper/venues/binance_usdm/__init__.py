@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...model import Bar, Parsed
+from ...model import QUOTE_SOCKET, Bar, Parsed
 from ..venue import Client as ClientProtocol
 from ..venue import KlineRequest, Socket
 from . import rest, ws
 
 MARKET = "market"
 """What the ``/market`` socket carries: bars and mark prices (funding)."""
-QUOTES = "quotes"
+QUOTES = QUOTE_SOCKET
 """What the ``/public`` socket carries: the best bid and ask. No fills while it is down."""
 
 

@@ -136,6 +136,12 @@ def shift_push(raw: str | bytes, shift_ms: int) -> str:
     multiple of the bar interval where bars must stay on their boundaries. Key order and every
     other byte of the payload are kept; ``T = 0`` (no funding) stays 0."""
     frame = loads_object(raw)
+    shift_frame(frame, shift_ms)
+    return dumps(frame).decode()
+
+
+def shift_frame(frame: dict[str, Any], shift_ms: int) -> None:
+    """``shift_push`` on a parsed frame, in place (the simulator holds pushes parsed)."""
     data = frame.get("data", frame)
     if type(data) is dict:
         for key in _TIME_KEYS:
@@ -146,4 +152,3 @@ def shift_push(raw: str | bytes, shift_ms: int) -> str:
             for key in _KLINE_TIME_KEYS:
                 if type(k.get(key)) is int:
                     k[key] += shift_ms
-    return dumps(frame).decode()

@@ -6,7 +6,9 @@ The control frames copy ``shared/data/bitunix/PROTOCOL.md`` byte for byte in sha
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from ...codec import dumps
@@ -140,3 +142,35 @@ def _numberize(parent: Any, key: Any) -> bool:
     if type(value) is list:
         return any(_numberize(value, i) for i in range(len(value)))
     return False
+
+
+def shift_push(frame: dict[str, Any], shift: int) -> None:
+    """Move a push ``shift`` ms in time: its ``ts``, and the ISO times in ``price`` (``ft``,
+    ``nft``) and ``trade`` (``t``) data."""
+    if not shift:
+        return
+    frame["ts"] += shift
+    ch = frame["ch"]
+    data = frame.get("data")
+    if ch == "price" and type(data) is dict:
+        for key in ("ft", "nft"):
+            if type(data.get(key)) is str:
+                data[key] = _shift_iso(data[key], shift)
+    elif ch == "trade" and type(data) is list:
+        for trade in data:
+            if type(trade) is dict and type(trade.get("t")) is str:
+                trade["t"] = _shift_iso(trade["t"], shift)
+
+
+@lru_cache(maxsize=256)
+def _shift_iso(text: str, shift: int) -> str:
+    """An ISO-8601 time moved by ``shift`` ms, written as it was (``Z``, with or without ms)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return text
+    moved = (moment + timedelta(milliseconds=shift)).astimezone(UTC)
+    spec = "milliseconds" if "." in text else "seconds"
+    return moved.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
