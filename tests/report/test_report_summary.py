@@ -71,7 +71,7 @@ def test_feed_health_rejects_risk_and_strategy(tmp_path: Path) -> None:
     assert s["feed"] == {
         "frames": 500, "bad_frames": 2, "unknown_keys": 1, "other_symbols": 0,
         "backfilled_bars": 0, "late": 0, "out_of_order": 0, "duplicates": 0, "missing": 3,
-        "connects": 1, "reconnects": 0, "disconnects": 1, "stale_events": 0,
+        "connects": 1, "reconnects": 0, "disconnects": 1, "failed_connects": 0, "stale_events": 0,
         "down_seconds": "20.000", "quote_stale_events": 0, "quote_stale_seconds": "0.000",
         "gaps": 0, "gap_bars": 0, "backfills": 0,
     }  # fmt: skip
@@ -231,3 +231,17 @@ def test_summary_keys_are_in_a_fixed_order(tmp_path: Path) -> None:
         "first_event", "last_event", "duration_seconds", "records", "pnl", "trades",
         "equity_curve", "ratios", "daily", "feed", "rejects", "risk", "strategy_errors",
     ]  # fmt: skip
+
+
+def test_failed_dials_are_not_disconnects(tmp_path: Path) -> None:
+    """A live run with no route once showed ``disconnects 18, connects 0``: a dial that never
+    connected is a failed attempt; only a connection that was up can be dropped."""
+    j = Journal().start(T0)
+    j.add(T0, "feed", event="disconnected", reason="cannot connect")
+    j.add(T0 + 1_000, "feed", event="disconnected", reason="cannot connect")
+    j.add(T0 + 2_000, "feed", event="connected", url="u")
+    j.add(T0 + 3_000, "feed", event="disconnected", reason="closed by the server")
+    j.add(T0 + 4_000, "feed", event="disconnected", reason="cannot connect")
+    j.add(T0 + 5_000, "feed", event="connected", url="u")
+    feed = _summary(tmp_path, j)["feed"]
+    assert (feed["connects"], feed["disconnects"], feed["failed_connects"]) == (2, 1, 3)

@@ -168,7 +168,7 @@ def _run_locked(plan: RunPlan) -> int:
     session_plan = SessionPlan(
         config, run.id, plan.minutes, ws_url, rest_url, home / "state", resume,
         max(config.feed.warmup_bars, strategy.warmup_bars), status_tty=sys.stderr.isatty(),
-        watch=plan.watch if plan.watch.active else None,
+        mode=mode, watch=plan.watch if plan.watch.active else None,
     )  # fmt: skip
     fatal_text: str | None = None
     try:

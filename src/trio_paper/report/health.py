@@ -31,15 +31,17 @@ def verdict(summary: dict[str, Any], session_bars: int) -> tuple[str, list[str]]
     if not frames and not session_bars:
         if feed["connects"]:
             why = f"the feed connected {_n(feed['connects'], 'time')} but no market frame arrived"
-        elif feed["disconnects"]:
-            why = f"the feed never connected ({_n(feed['disconnects'], 'failed attempt')})"
+        elif feed["failed_connects"]:
+            why = f"the feed never connected ({_n(feed['failed_connects'], 'failed attempt')})"
         else:
             why = "no market frame arrived and no bar was read"
         return NO_DATA, [why]
     reasons = []
-    if feed["disconnects"]:
+    if feed["disconnects"] or feed["failed_connects"]:
         down = Decimal(feed["down_seconds"]).quantize(Decimal(1))
-        reasons.append(f"{_n(feed['disconnects'], 'disconnect')}, feed down {down} s")
+        failed = feed["failed_connects"]
+        tries = f" ({_n(failed, 'failed attempt')} to reconnect)" if failed else ""
+        reasons.append(f"{_n(feed['disconnects'], 'disconnect')}{tries}, feed down {down} s")
     if feed["stale_events"]:
         reasons.append(_n(feed["stale_events"], "stale period"))
     if feed.get("bad_frames"):

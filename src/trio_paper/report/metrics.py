@@ -117,6 +117,10 @@ class Metrics:
         """Sockets seen connecting (``""`` for a one-socket venue): a later connect of one is a
         reconnect."""
         self.reconnects = 0
+        self.up: set[str] = set()
+        """Sockets connected now: a ``disconnected`` of one that is not was a failed dial."""
+        self.stalled: set[str] = set()
+        self.failed_attempts = 0
         self.quote_stale_ms = 0
         self.quote_stale_since: int | None = None
         self.gap_bars = 0
@@ -255,10 +259,19 @@ class Metrics:
     def _feed(self, ts: int, r: Record) -> None:
         event = r["event"]
         self.feed[event] += 1
+        socket = r.get("socket", "")
         if event == "connected":
-            socket = r.get("socket", "")
             self.reconnects += socket in self.sockets
             self.sockets.add(socket)
+            self.up.add(socket)
+        elif event == "stale":
+            self.up.discard(socket)
+            self.stalled.add(socket)
+        elif event == "disconnected":
+            if socket not in self.up and socket not in self.stalled:
+                self.failed_attempts += 1  # a dial that never connected is not a disconnect
+            self.up.discard(socket)
+            self.stalled.discard(socket)  # journals before 0.2 followed a stall with this
         if event in ("disconnected", "stale") and self.down_since is None:
             self.down_since = ts
         elif event == "recovered":
@@ -434,7 +447,8 @@ class Metrics:
         feed = self.feed
         health.update(
             connects=feed["connected"], reconnects=self.reconnects,
-            disconnects=feed["disconnected"], stale_events=feed["stale"],
+            disconnects=feed["disconnected"] - self.failed_attempts,
+            failed_connects=self.failed_attempts, stale_events=feed["stale"],
             down_seconds=_seconds(down_ms), quote_stale_events=feed["quote_stale"],
             quote_stale_seconds=_seconds(stale_ms), gaps=feed["gap"], gap_bars=self.gap_bars,
             backfills=feed["backfilled"],

@@ -132,6 +132,7 @@ def feed_table(summary: dict[str, Any]) -> str:
         ("connects", _count(f["connects"])[0], False),
         ("reconnects", *_count(f["reconnects"])),
         ("disconnects", *_count(f["disconnects"])),
+        ("failed connection attempts", *_count(f["failed_connects"])),
         ("stalls (stale feed)", *_count(f["stale_events"])),
         ("feed down", f"{number(f['down_seconds'], 3)} s", bool(to_decimal(f["down_seconds"]))),
         ("waits for a fresh quote", *_count(f["quote_stale_events"])),

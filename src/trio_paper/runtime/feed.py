@@ -168,17 +168,19 @@ class Feed:
             self.status.connected = False
             self.status.last_error = reason
             self.backoff.connection_ended(lasted)
-            if self.status.connects == 0 and self.backoff.attempt == 0:
+            first_failure = self.status.connects == 0 and self.backoff.attempt == 0
+            delay = self.backoff.next_delay()
+            if first_failure:  # one line per failure: this one says what to do about it
                 log.error(
                     "cannot reach %s (%s). No network, or the exchange blocked from here? "
                     "`trio-paper run --sim` runs the same session offline. Retrying until the "
-                    "deadline.", s.socket.url, reason,
+                    "deadline; next attempt in %.1f s.", s.socket.url, reason, delay,
                 )  # fmt: skip
-            delay = self.backoff.next_delay()
-            log.warning(
-                "feed down: %s; reconnecting in %.1f s (attempt %d)",
-                reason, delay, self.backoff.attempt,
-            )  # fmt: skip
+            else:
+                log.warning(
+                    "feed down: %s; reconnecting in %.1f s (attempt %d)",
+                    reason, delay, self.backoff.attempt,
+                )  # fmt: skip
             await trio.sleep(delay)
 
     async def _connect_once(self) -> str:

@@ -25,7 +25,10 @@ _SHOWN = frozenset({RecordType.FILL, RecordType.EXIT, RecordType.RISK, RecordTyp
 class StatusBoard:
     """The session's numbers for people: a rich panel on a terminal, a log line otherwise."""
 
-    def __init__(self, core: Core, feed: Callable[[], FeedStatus], tty: bool) -> None:
+    def __init__(
+        self, core: Core, feed: Callable[[], FeedStatus], tty: bool, mode: str = "live"
+    ) -> None:
+        self.mode = mode
         self.core = core
         self.feed_status = feed
         self.tty = tty
@@ -56,9 +59,17 @@ class StatusBoard:
         broker = self.core.engine.broker
         market = broker.state.market
         quote = market.quote
+        position = broker.position
         age = now - feed.last_frame if feed.last_frame is not None else None
+        tick = self.core.settings.broker.tick_size
+        price = broker.last_price()
         return {
-            "price": broker.last_price(), "bid": quote.bid if quote else None,
+            "strategy": self.core.engine.strategy.name, "mode": self.mode,
+            "price": _on_grid(price, tick) if price is not None else None,
+            "entry": position.entry if position.qty else None,
+            "stop": position.stop if position.qty else None,
+            "realized": broker.state.account.realized, "trades": broker.closed_trades(),
+            "bid": quote.bid if quote else None,
             "ask": quote.ask if quote else None, "position": broker.position.qty,
             "unrealized": broker.unrealized(), "equity": broker.equity(),
             "frames_per_s": self.frame_rate, "last_frame_age_s": age,
@@ -84,15 +95,20 @@ class StatusBoard:
 
     def _table(self) -> Table:
         s = self.snapshot()
-        table = Table(title="trio-paper — paper trading", show_header=False, expand=False)
+        title = f"trio-paper — {s['strategy']}, {s['mode']}"
+        table = Table(title=title, show_header=False, expand=False)
         table.add_column(style="bold")
-        table.add_column(justify="right")
+        table.add_column(justify="right", max_width=PANEL_TEXT, overflow="ellipsis", no_wrap=True)
         age = s["last_frame_age_s"]
         feed = "connected" if s["connected"] else f"down: {s['last_error'] or 'connecting'}"
         book = f"{_money(s['bid'])} / {_money(s['ask'])}"
+        position = str(s["position"])
+        if s["entry"] is not None:
+            position += f" @ {_money(s['entry'])}, stop {_money(s['stop'])}"
         rows = [
-            ("price", _money(s["price"])), ("bid / ask", book),
-            ("position", str(s["position"])), ("unrealized PnL", _money(s["unrealized"])),
+            ("price", _money(s["price"])), ("bid / ask", book), ("position", position),
+            ("unrealized PnL", _money(s["unrealized"])), ("realized PnL", _money(s["realized"])),
+            ("trades", str(s["trades"])),
             ("equity", _money(s["equity"])), ("frames/s", f"{s['frames_per_s']:.1f}"),
             ("last frame", "—" if age is None else f"{age:.1f} s ago"), ("feed", feed),
             ("reconnects", str(s["reconnects"])), ("fills", str(s["fills"])),
@@ -101,6 +117,15 @@ class StatusBoard:
         for name, value in rows:  # scrubbed whole: rich may cut a line mid-secret
             table.add_row(name, scrub_text(value))
         return table
+
+
+PANEL_TEXT = 60
+"""The widest a panel value may be: a long error text is cut with an ellipsis, not wrapped."""
+
+
+def _on_grid(price: Decimal, tick: Decimal) -> Decimal:
+    """A mid price between two ticks (bid and ask one tick apart) shown on the tick grid."""
+    return (price / tick).to_integral_value() * tick
 
 
 def _money(value: Decimal | None) -> str:

@@ -23,6 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from ..inputs import (
     Tick,
 )
 from ..store.checkpoint import checkpoint_of
+from ..times import ms_to_iso
 from ..venues import Socket
 from .backfill import RestKlines
 from .durable import Durable
@@ -84,6 +86,8 @@ class SessionPlan:
     http: httpx.AsyncBaseTransport | None = None
     """How REST requests travel (default: the network); tests hand them to the simulator."""
     status_tty: bool = False
+    mode: str = "live"
+    """``live`` or ``sim``: what the panel says it trades."""
     watch: WatchPlan | None = None
 
 
@@ -127,7 +131,7 @@ class Session:
         ]  # fmt: skip
         self.feed = self.feeds[0]
         self.rest = RestKlines(venue, plan.rest_url, v.symbol, v.interval, f.connect_timeout_s)
-        self.status = StatusBoard(core, self.feed_status, plan.status_tty)
+        self.status = StatusBoard(core, self.feed_status, plan.status_tty, plan.mode)
         self.watchers = None if plan.watch is None else Watchers(
             self.config,
             WatchSources(
@@ -366,5 +370,26 @@ _LOGGED = MONEY_MOVES | {
 }
 
 
+_MONEY = frozenset({
+    "amount", "cash", "equity", "fee", "fees", "funding", "net", "pnl", "realized", "gross",
+})  # fmt: skip
+_TIMES = frozenset({"opened", "start", "end", "until", "settled", "time"})
+CENT = Decimal("0.01")
+
+
 def _brief(record: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in record.items() if k not in ("seq", "ts", "type"))
+    """A record as a log line people read: times as UTC ISO, money to the cent (the journal
+    keeps every digit)."""
+    return " ".join(
+        f"{key}={_readable(key, value)}"
+        for key, value in record.items()
+        if key not in ("seq", "ts", "type")
+    )
+
+
+def _readable(key: str, value: Any) -> Any:
+    if key in _MONEY and isinstance(value, Decimal):
+        return value.quantize(CENT, ROUND_HALF_EVEN)
+    if key in _TIMES and type(value) is int:
+        return ms_to_iso(value)
+    return value
