@@ -111,3 +111,55 @@ def test_bad_rows_are_refused_at_their_line(
         list(read_candles(path))
     assert info.value.where == f"{path}:{line}"
     assert reason in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("0,1,1,1,1,1_000", "volume is not a number: '1_000'"),
+        ("0,1, 1,1,1,1", "high is not a number: ' 1'"),
+        ("0,1,1,1,1 ,1", "close is not a number: '1 '"),
+        ("0,\u0661,1,1,1,1", "open is not a number: '\u0661'"),
+        ("0,1,1,1,1,Infinity", "volume is not finite: 'Infinity'"),
+        ("1_000,1,1,1,1,1", "bad time"),
+        (" 60000,1,1,1,1,1", "bad time"),
+        ("\u0666\u0660\u0660\u0660\u0660,1,1,1,1,1", "bad time"),
+        ("-60000,1,1,1,1,1", "bad time"),
+    ],
+)
+def test_numbers_follow_the_strict_decimal_rules(tmp_path: Path, row: str, reason: str) -> None:
+    """What ``Decimal()`` and ``int()`` take but no candle file should hold: digit separators,
+    padding, non-ASCII digits — refused at their line, as ``codec.strict_decimal`` refuses them
+    in a frame."""
+    path = tmp_path / "c.csv"
+    path.write_text(HEAD + row + "\n", encoding="utf-8")
+    with pytest.raises(MalformedMessage) as info:
+        list(read_candles(path))
+    assert info.value.where == f"{path}:2"
+    assert reason in info.value.reason
+
+
+def test_rows_off_the_plain_shape_read_as_the_strict_rules_say(tmp_path: Path) -> None:
+    """The careful path takes what ``strict_decimal`` takes (an exponent, a sign, quotes around
+    a field) and reads it to the same bars as the plain spelling."""
+    odd = HEAD + '0,1,2,0.5,1.5,1E+1\n"60000",+1.5,2,1,1,3.0\n'
+    plain = HEAD + "0,1,2,0.5,1.5,10\n60000,1.5,2,1,1,3.0\n"
+    (tmp_path / "odd.csv").write_text(odd)
+    (tmp_path / "plain.csv").write_text(plain)
+    assert list(read_candles(tmp_path / "odd.csv")) == list(read_candles(tmp_path / "plain.csv"))
+
+
+def test_columns_in_any_order_and_extra_columns(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("volume,note,close,low,high,open,open_time_ms\n10,x y,1.5,0.5,2,1,0\n")
+    (bar,) = read_candles(path, "BTCUSDT", 60_000)
+    assert (bar.open_time, bar.open, bar.high, bar.low, bar.close, bar.volume) == (
+        0, D("1"), D("2"), D("0.5"), D("1.5"), D("10"),
+    )  # fmt: skip
+
+
+def test_a_crlf_file_reads_like_a_lf_one(tmp_path: Path) -> None:
+    text = "open_time_ms,open,high,low,close,volume\n0,1,2,0.5,1.5,10\n60000,1.5,2,1,1,3\n"
+    (tmp_path / "lf.csv").write_text(text, newline="")
+    (tmp_path / "crlf.csv").write_text(text.replace("\n", "\r\n"), newline="")
+    assert list(read_candles(tmp_path / "crlf.csv")) == list(read_candles(tmp_path / "lf.csv"))
