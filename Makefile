@@ -57,6 +57,7 @@ crash-test: install ## SIGKILL a replay at N random moments (N=20); it must end 
 	TRIO_PAPER_CRASH_KILLS=$(N) $(BIN)/pytest tests/store/test_crash.py
 
 bench: install ## replay, live-path and sweep benchmarks → bench/results.md (~7 min; BASELINE=<commit|src>)
+	@$(BIN)/python -c 'import backtesting' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench $(if $(BASELINE),--baseline $(BASELINE))
 
 CANDLES := ../shared/data/candles

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import attrs
 
+from . import versus
 from .live import SLOW_MS, Latency, LiveMemory
 from .replays import ReplayCase, ReplayRun
 
@@ -17,6 +18,10 @@ FLAT_MB = 5
 LATENCY_RATE = 1_000
 LATENCY_P99_MS = 2.0
 LIVE_GROWTH_MB = 5
+REPORT_SHARE = 0.15
+"""Of a year's whole command, at most this much may go to the run directory and the reports."""
+FRAMES_SPEEDUP = 2.0
+"""Raw-frame replay against the baseline (issue 12: the commit before the work)."""
 
 
 @attrs.frozen
@@ -29,6 +34,7 @@ class Results:
     latency: list[Latency]
     memory: LiveMemory | None
     load_after: str
+    versus: versus.Versus | None = None
 
 
 def render(r: Results) -> str:
@@ -55,6 +61,8 @@ def render(r: Results) -> str:
     out += ["## 1. Raw-frame replay, end to end", "", *_replay_table(r.recordings, False), ""]
     out += ["## 2. Bars-only replay of a year of 1-minute candles (EMA cross)", ""]
     out += [*_replay_table([r.candles], True), ""]
+    if r.versus is not None:
+        out += [versus.render(r.versus)]
     if r.latency:
         out += ["## 3. Live path: frame-to-journal latency", "", *_latency_table(r.latency), ""]
     if r.memory is not None:
@@ -68,6 +76,10 @@ def _targets(r: Results) -> list[str]:
         rate = case.median(_frames)
         rows.append(_row(f"raw-frame replay ≥ {FRAMES_TARGET:,} frames/s ({case.name})",
                          f"{rate:,.0f} frames/s", rate >= FRAMES_TARGET))  # fmt: skip
+        if case.baseline:
+            speedup = rate / case.median(_frames, baseline=True)
+            rows.append(_row(f"raw-frame replay ≥ {FRAMES_SPEEDUP:g}× the baseline ({case.name})",
+                             f"{speedup:.2f}×", speedup >= FRAMES_SPEEDUP))  # fmt: skip
     peaks = [case.peak_kb() / 1024 for case in r.recordings]
     rows.append(_row(
         f"raw-frame replay peak RSS < {RSS_TARGET_MB} MB, flat in input length",
@@ -77,6 +89,13 @@ def _targets(r: Results) -> list[str]:
     bars = r.candles.median(_bars)
     rows.append(_row(f"bars-only replay ≥ {BARS_TARGET:,} bars/s", f"{bars:,.0f} bars/s",
                      bars >= BARS_TARGET))  # fmt: skip
+    if r.versus is not None:
+        rows.append(_row(*versus.target_row(r.versus)))
+    share = _report_share(r.candles)
+    rows.append(_row(
+        f"bars-only year: run directory and reports ≤ {REPORT_SHARE:.0%} of the whole command",
+        f"{share:.0%}", share <= REPORT_SHARE,
+    ))  # fmt: skip
     peak = r.candles.peak_kb() / 1024
     rows.append(_row(f"bars-only peak RSS < {RSS_TARGET_MB} MB", f"{peak:.0f} MB",
                      peak < RSS_TARGET_MB))  # fmt: skip
@@ -93,6 +112,12 @@ def _targets(r: Results) -> list[str]:
         rows.append(_row(f"live RSS growth over 24 h ≤ {LIVE_GROWTH_MB} MB",
                          f"{growth:+.1f} MB", growth <= LIVE_GROWTH_MB))  # fmt: skip
     return rows
+
+
+def _report_share(case: ReplayCase) -> float:
+    """The median share of ``wall_seconds`` outside the replay loop: the run directory, the
+    manifest and the reports."""
+    return case.median(lambda run: (run.wall_seconds - run.seconds) / run.wall_seconds)
 
 
 def _row(what: str, measured: str, met: bool) -> str:
