@@ -101,6 +101,9 @@ def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int, bool]]:
         plain = _plain_row(columns, ms_column, text_column).fullmatch
         prices_of = operator.itemgetter(*(columns.index(c) for c in _PRICE_COLUMNS))
         width = len(columns)
+        time_column = ms_column if ms_column is not None else text_column
+        assert time_column is not None
+        parse = _strict_int if ms_column is not None else _parse_time_text
         previous: int | None = None
         for number, raw in enumerate(handle, start=2):
             line = raw.rstrip("\r\n")
@@ -108,19 +111,17 @@ def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int, bool]]:
                 continue
             match = plain(line)
             if match is not None:
-                text = match["time"]
-                prices = match.group(*_PRICE_COLUMNS)
+                text, prices = match["time"], match.group(*_PRICE_COLUMNS)
             else:
                 row = next(csv.reader([line]))
                 if len(row) != width:
                     raise MalformedMessage(
                         f"{len(row)} fields, the header has {width}", f"{path}:{number}"
                     )
-                text = row[ms_column if ms_column is not None else text_column]  # type: ignore[index]
-                prices = prices_of(row)
+                text, prices = row[time_column], prices_of(row)
             try:
-                parse = _strict_int if ms_column is not None else _parse_time_text
-                open_time = parse(text)
+                # ms the regex matched are ASCII digits alone; anything else is checked
+                open_time = int(text) if match and ms_column is not None else parse(text)
             except ValueError as exc:
                 raise MalformedMessage(f"bad time ({exc})", f"{path}:{number}") from None
             if previous is not None and open_time <= previous:
