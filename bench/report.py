@@ -132,6 +132,10 @@ def _bars(run: ReplayRun) -> float:
     return run.bars_per_s
 
 
+def _cpu(run: ReplayRun) -> float:
+    return run.cpu_seconds
+
+
 def _items(run: ReplayRun) -> float:
     return run.items_per_s
 
@@ -148,8 +152,8 @@ def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
     rows = [
         f"| input | source | items | bars | loop s | {unit} | "
         + ("" if bars_only else "items/s | bars/s | ")
-        + "whole command s | RSS after imports | peak RSS |",
-        "|---|---|--:|--:|--:|--:|" + ("" if bars_only else "--:|--:|") + "--:|--:|--:|",
+        + "whole command s | whole command CPU s | RSS after imports | peak RSS |",
+        "|---|---|--:|--:|--:|--:|" + ("" if bars_only else "--:|--:|") + "--:|--:|--:|--:|",
     ]
     for case in cases:
         for baseline in (True, False) if case.baseline else (False,):
@@ -157,6 +161,7 @@ def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
             first = runs[0]
             seconds = sorted(run.seconds for run in runs)[len(runs) // 2]
             wall = sorted(run.wall_seconds for run in runs)[len(runs) // 2]
+            cpu = sorted(run.cpu_seconds for run in runs)[len(runs) // 2]
             extra = (
                 ""
                 if bars_only
@@ -165,15 +170,16 @@ def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
             rows.append(
                 f"| {case.name} | {'baseline' if baseline else 'now'} | {first.items:,} "
                 f"| {first.bars:,} | {seconds:.2f} | {_spread(case, rate, baseline)} | {extra}"
-                f"{wall:.2f} | {first.rss_start_kb / 1024:.0f} MB "
+                f"{wall:.2f} | {cpu:.2f} | {first.rss_start_kb / 1024:.0f} MB "
                 f"| {case.peak_kb(baseline) / 1024:.0f} MB |"
             )
         if case.baseline:
             speedup = case.median(rate) / case.median(rate, baseline=True)
+            cpu_speedup = case.median(_cpu, baseline=True) / case.median(_cpu)
             rows.append(
                 f"| {case.name} | now ÷ baseline | | | | **{speedup:.2f}×** | "
                 + ("" if bars_only else "| | ")
-                + "| | |"
+                + f"| **{cpu_speedup:.2f}×** faster | | |"
             )
     rows.append("")
     rows.append(f"Inputs: {', '.join(f'`{case.path.name}`' for case in cases)}.")
