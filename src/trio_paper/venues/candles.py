@@ -13,20 +13,17 @@ import gzip
 import io
 import itertools
 import operator
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ..codec import MalformedMessage, strict_decimal
+from ..codec import MAX_DECIMAL_EXPONENT, MalformedMessage, strict_decimal
 from ..model import Bar
 from ..times import datetime_to_ms
 
 _TIME_TEXT_COLUMNS = ("open_time", "timestamp", "date", "time")
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
-_PLAIN_NUMBER = "[0-9]{1,30}(?:\\.[0-9]{1,30})?"
-"""A number ``strict_decimal`` takes as it is, and within its range (30 digits before the point)."""
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -54,39 +51,17 @@ def read_candles(
     if interval_ms is None:
         steps = [b[0] - a[0] for a, b in itertools.pairwise(head)]
         interval_ms = min(steps) if steps else 60_000
-    for open_time, prices, number, plain in itertools.chain(head, rows):
-        yield _bar(symbol, interval_ms, open_time, prices, plain, path, number)
+    for open_time, prices, number in itertools.chain(head, rows):
+        yield _bar(symbol, interval_ms, open_time, prices, path, number)
 
 
-def _plain_row(
-    columns: list[str], ms_column: int | None, text_column: int | None
-) -> re.Pattern[str]:
-    """A regex for a row whose every number is plain: ASCII digits, at most one point, no sign,
-    exponent, padding or ``_``. Its groups are the time, then open, high, low, close, volume.
-
-    Such a row is what nearly every line of a candle file is, and its numbers need no further
-    check: ``Decimal`` of the text is what ``strict_decimal`` gives. Any other row (quotes, an
-    exponent, a bad number) takes the careful path, which accepts or names what is wrong.
-    """
-    time_at = ms_column if ms_column is not None else text_column
-    fields = []
-    for index, name in enumerate(columns):
-        if index == time_at:
-            fields.append("(?P<time>[0-9]{1,15})" if ms_column is not None else '(?P<time>[^,"]*)')
-        elif name in _PRICE_COLUMNS and index == columns.index(name):
-            fields.append(f"(?P<{name}>{_PLAIN_NUMBER})")
-        else:
-            fields.append('[^,"]*')
-    return re.compile(",".join(fields), re.ASCII)
-
-
-def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int, bool]]:
-    """``(open time, (open, high, low, close, volume), line number, plain)`` per data row,
-    checked in order; ``plain`` says the numbers matched ``_plain_row`` (no further check).
-    (The line's ``where`` is only formatted for an error: a year is 525,600 rows.)"""
+def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int]]:
+    """``(open time, (open, high, low, close, volume), line number)`` per data row, checked in
+    order. (The line's ``where`` is only formatted for an error: a year is 525,600 rows.)"""
     with _open_text(path) as handle:
+        rows = csv.reader(handle)
         try:
-            columns = [c.strip() for c in next(csv.reader([next(handle)]))]
+            columns = [c.strip() for c in next(rows)]
         except StopIteration:
             raise MalformedMessage("empty file", f"{path}:1") from None
         missing = [c for c in _PRICE_COLUMNS if c not in columns]
@@ -98,30 +73,21 @@ def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int, bool]]:
             raise MalformedMessage(
                 "no time column (open_time_ms, open_time, timestamp)", f"{path}:1"
             )
-        plain = _plain_row(columns, ms_column, text_column).fullmatch
         prices_of = operator.itemgetter(*(columns.index(c) for c in _PRICE_COLUMNS))
         width = len(columns)
-        time_column = ms_column if ms_column is not None else text_column
-        assert time_column is not None
-        parse = _strict_int if ms_column is not None else _parse_time_text
         previous: int | None = None
-        for number, raw in enumerate(handle, start=2):
-            line = raw.rstrip("\r\n")
-            if not line:
+        for number, row in enumerate(rows, start=2):
+            if not row:
                 continue
-            match = plain(line)
-            if match is not None:
-                text, prices = match["time"], match.group(*_PRICE_COLUMNS)
-            else:
-                row = next(csv.reader([line]))
-                if len(row) != width:
-                    raise MalformedMessage(
-                        f"{len(row)} fields, the header has {width}", f"{path}:{number}"
-                    )
-                text, prices = row[time_column], prices_of(row)
+            if len(row) != width:
+                raise MalformedMessage(
+                    f"{len(row)} fields, the header has {width}", f"{path}:{number}"
+                )
             try:
-                # ms the regex matched are ASCII digits alone; anything else is checked
-                open_time = int(text) if match and ms_column is not None else parse(text)
+                if ms_column is not None:
+                    open_time = _strict_int(row[ms_column])
+                else:
+                    open_time = _parse_time_text(row[text_column])  # type: ignore[index]
             except ValueError as exc:
                 raise MalformedMessage(f"bad time ({exc})", f"{path}:{number}") from None
             if previous is not None and open_time <= previous:
@@ -129,7 +95,7 @@ def _timed_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...], int, bool]]:
                     f"time goes backwards or repeats at {open_time}", f"{path}:{number}"
                 )
             previous = open_time
-            yield open_time, prices, number, match is not None
+            yield open_time, prices_of(row), number
 
 
 def _strict_int(text: str) -> int:
@@ -140,17 +106,20 @@ def _strict_int(text: str) -> int:
 
 
 def _bar(
-    symbol: str,
-    interval_ms: int,
-    open_time: int,
-    prices: tuple[str, ...],
-    plain: bool,
-    path: Path,
-    number: int,
+    symbol: str, interval_ms: int, open_time: int, prices: tuple[str, ...], path: Path, number: int
 ) -> Bar:
-    if plain:
+    # Plain numbers (ASCII digits and points, nothing else) are what ``strict_decimal`` takes
+    # as they are, and nearly every row: one look at all five. "1.2.3" passes the look and is
+    # refused by ``Decimal``; anything else (a sign, an exponent, padding, "_", non-ASCII
+    # digits) is read by the rules one number at a time, which name what is wrong.
+    probe = "".join(prices)
+    try:
+        if not (probe.isascii() and probe.replace(".", "").isdigit()):
+            raise InvalidOperation
         o, h, lo, c, v = map(Decimal, prices)
-    else:
+        if h.adjusted() > MAX_DECIMAL_EXPONENT or v.adjusted() > MAX_DECIMAL_EXPONENT:
+            raise InvalidOperation  # the high is the largest price once the checks below pass
+    except InvalidOperation:
         o, h, lo, c, v = _strict_numbers(prices, f"{path}:{number}")
     # lo <= min(o, c) and max(o, c) <= h, spelled out: four comparisons, no calls.
     if not (lo <= o and lo <= c and o <= h and c <= h):
@@ -166,11 +135,13 @@ def _strict_numbers(prices: tuple[str, ...], where: str) -> list[Decimal]:
     for text, column in zip(prices, _PRICE_COLUMNS, strict=True):
         try:
             numbers.append(strict_decimal(text))
-        except ValueError:
+        except ValueError as exc:
             try:
                 finite = Decimal(text).is_finite()
             except InvalidOperation:
                 finite = True
             problem = "is not a number" if finite else "is not finite"
+            if "out of range" in str(exc):
+                problem = f"is out of range (1E+{MAX_DECIMAL_EXPONENT + 1} or more)"
             raise MalformedMessage(f"{column} {problem}: {text!r}", where) from None
     return numbers
