@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import inputs, live, machine, replays, report, sweeps
+from . import inputs, live, machine, replays, report, sweeps, versus
 
 LATENCY_RATES = (100, 1_000, 10_000)
 MEMORY_RATE = 10_000
@@ -36,6 +36,9 @@ def main() -> int:
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--no-live", action="store_true", help="skip sections 3 and 4")
     parser.add_argument("--no-sweep", action="store_true", help="skip section 5")
+    parser.add_argument(
+        "--no-versus", action="store_true", help="skip section 2b (needs the bench extra)"
+    )
     args = parser.parse_args()
 
     def log(text: str) -> None:
@@ -54,6 +57,7 @@ def main() -> int:
             replays.replay_case(f"{inputs.DAYS} days", multi_day, args.runs, baseline, log),
         ]
         candles = replays.replay_case("a year of candles", year, args.runs, baseline, log)
+        against = None if args.no_versus else versus.measure(year, args.runs, log)
         latency: list[live.Latency] = []
         memory = None
         if not args.no_live:
@@ -69,6 +73,7 @@ def main() -> int:
         about, args.runs, args.baseline_name or args.baseline, recordings, candles, latency,
         memory,
         machine.load_average(),
+        against,
     )  # fmt: skip
     args.out.write_text(report.render(results) + (f"\n{sweeps.render(sweep)}" if sweep else ""))
     log(f"wrote {args.out}")

@@ -24,6 +24,7 @@ class ReplayRun:
     wall_seconds: float
     rss_start_kb: int
     vm_hwm_kb: int
+    cpu_seconds: float = 0.0
 
     @property
     def items_per_s(self) -> float:

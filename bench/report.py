@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import attrs
 
+from . import versus
 from .live import SLOW_MS, Latency, LiveMemory
 from .replays import ReplayCase, ReplayRun
 
@@ -17,6 +18,10 @@ FLAT_MB = 5
 LATENCY_RATE = 1_000
 LATENCY_P99_MS = 2.0
 LIVE_GROWTH_MB = 5
+REPORT_SHARE = 0.15
+"""Of a year's whole command, at most this much may go to the run directory and the reports."""
+FRAMES_SPEEDUP = 2.0
+"""Raw-frame replay against the baseline (issue 12: the commit before the work)."""
 
 
 @attrs.frozen
@@ -29,6 +34,7 @@ class Results:
     latency: list[Latency]
     memory: LiveMemory | None
     load_after: str
+    versus: versus.Versus | None = None
 
 
 def render(r: Results) -> str:
@@ -55,6 +61,8 @@ def render(r: Results) -> str:
     out += ["## 1. Raw-frame replay, end to end", "", *_replay_table(r.recordings, False), ""]
     out += ["## 2. Bars-only replay of a year of 1-minute candles (EMA cross)", ""]
     out += [*_replay_table([r.candles], True), ""]
+    if r.versus is not None:
+        out += [versus.render(r.versus)]
     if r.latency:
         out += ["## 3. Live path: frame-to-journal latency", "", *_latency_table(r.latency), ""]
     if r.memory is not None:
@@ -68,6 +76,10 @@ def _targets(r: Results) -> list[str]:
         rate = case.median(_frames)
         rows.append(_row(f"raw-frame replay ≥ {FRAMES_TARGET:,} frames/s ({case.name})",
                          f"{rate:,.0f} frames/s", rate >= FRAMES_TARGET))  # fmt: skip
+        if case.baseline:
+            speedup = rate / case.median(_frames, baseline=True)
+            rows.append(_row(f"raw-frame replay ≥ {FRAMES_SPEEDUP:g}× the baseline ({case.name})",
+                             f"{speedup:.2f}×", speedup >= FRAMES_SPEEDUP))  # fmt: skip
     peaks = [case.peak_kb() / 1024 for case in r.recordings]
     rows.append(_row(
         f"raw-frame replay peak RSS < {RSS_TARGET_MB} MB, flat in input length",
@@ -77,6 +89,13 @@ def _targets(r: Results) -> list[str]:
     bars = r.candles.median(_bars)
     rows.append(_row(f"bars-only replay ≥ {BARS_TARGET:,} bars/s", f"{bars:,.0f} bars/s",
                      bars >= BARS_TARGET))  # fmt: skip
+    if r.versus is not None:
+        rows.append(_row(*versus.target_row(r.versus)))
+    share = _report_share(r.candles)
+    rows.append(_row(
+        f"bars-only year: run directory and reports ≤ {REPORT_SHARE:.0%} of the whole command",
+        f"{share:.0%}", share <= REPORT_SHARE,
+    ))  # fmt: skip
     peak = r.candles.peak_kb() / 1024
     rows.append(_row(f"bars-only peak RSS < {RSS_TARGET_MB} MB", f"{peak:.0f} MB",
                      peak < RSS_TARGET_MB))  # fmt: skip
@@ -95,6 +114,12 @@ def _targets(r: Results) -> list[str]:
     return rows
 
 
+def _report_share(case: ReplayCase) -> float:
+    """The median share of ``wall_seconds`` outside the replay loop: the run directory, the
+    manifest and the reports."""
+    return case.median(lambda run: (run.wall_seconds - run.seconds) / run.wall_seconds)
+
+
 def _row(what: str, measured: str, met: bool) -> str:
     return f"| {what} | {measured} | {'yes' if met else '**no**'} |"
 
@@ -105,6 +130,10 @@ def _frames(run: ReplayRun) -> float:
 
 def _bars(run: ReplayRun) -> float:
     return run.bars_per_s
+
+
+def _cpu(run: ReplayRun) -> float:
+    return run.cpu_seconds
 
 
 def _items(run: ReplayRun) -> float:
@@ -123,8 +152,8 @@ def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
     rows = [
         f"| input | source | items | bars | loop s | {unit} | "
         + ("" if bars_only else "items/s | bars/s | ")
-        + "whole command s | RSS after imports | peak RSS |",
-        "|---|---|--:|--:|--:|--:|" + ("" if bars_only else "--:|--:|") + "--:|--:|--:|",
+        + "whole command s | whole command CPU s | RSS after imports | peak RSS |",
+        "|---|---|--:|--:|--:|--:|" + ("" if bars_only else "--:|--:|") + "--:|--:|--:|--:|",
     ]
     for case in cases:
         for baseline in (True, False) if case.baseline else (False,):
@@ -132,6 +161,7 @@ def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
             first = runs[0]
             seconds = sorted(run.seconds for run in runs)[len(runs) // 2]
             wall = sorted(run.wall_seconds for run in runs)[len(runs) // 2]
+            cpu = sorted(run.cpu_seconds for run in runs)[len(runs) // 2]
             extra = (
                 ""
                 if bars_only
@@ -140,15 +170,16 @@ def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
             rows.append(
                 f"| {case.name} | {'baseline' if baseline else 'now'} | {first.items:,} "
                 f"| {first.bars:,} | {seconds:.2f} | {_spread(case, rate, baseline)} | {extra}"
-                f"{wall:.2f} | {first.rss_start_kb / 1024:.0f} MB "
+                f"{wall:.2f} | {cpu:.2f} | {first.rss_start_kb / 1024:.0f} MB "
                 f"| {case.peak_kb(baseline) / 1024:.0f} MB |"
             )
         if case.baseline:
             speedup = case.median(rate) / case.median(rate, baseline=True)
+            cpu_speedup = case.median(_cpu, baseline=True) / case.median(_cpu)
             rows.append(
                 f"| {case.name} | now ÷ baseline | | | | **{speedup:.2f}×** | "
                 + ("" if bars_only else "| | ")
-                + "| | |"
+                + f"| **{cpu_speedup:.2f}×** faster | | |"
             )
     rows.append("")
     rows.append(f"Inputs: {', '.join(f'`{case.path.name}`' for case in cases)}.")

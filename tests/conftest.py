@@ -11,9 +11,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 RECORDINGS = REPO / "recordings"
-DEMO_RECORDING = (
-    REPO / "src" / "trio_paper" / "sim" / "recordings" / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"
-)
+DEMOS = REPO / "src" / "trio_paper" / "sim" / "recordings"
+"""The shipped demo recordings (package data), ``<venue>-btcusdt-2025-05-08-demo.jsonl.gz``."""
+DEMO_RECORDING = DEMOS / "bitunix-btcusdt-2025-05-08-demo.jsonl.gz"
 DAY_RECORDING = RECORDINGS / "bitunix-btcusdt-2025-05-08-day.jsonl.gz"
 
 

@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  trio-paper run --minutes 5 --venue-url ws://127.0.0.1:8765/public/ \\\n"
         "      --rest-url http://127.0.0.1:8766\n"
         "  trio-paper sim --port 8765 --rest-port 8766 \\\n"
-        "      --file recordings/binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz\n"
+        "      --file src/trio_paper/sim/recordings/binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz\n"
         "  trio-paper run --venue binance_usdm --minutes 5 --venue-url ws://127.0.0.1:8765 \\\n"
         "      --rest-url http://127.0.0.1:8766",
     )  # fmt: skip

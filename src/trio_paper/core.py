@@ -103,6 +103,8 @@ class Outcome:
         ``NOTHING``, no allocation)."""
         if not records and not start:
             return NOTHING
+        if len(records) == 1 and not start and records[0]["type"] is RecordType.BAR:
+            return cls(records)  # a bar alone, most inputs of a candle file: nothing to do
         filled = False
         backfills: list[tuple[int, int]] = []
         kill = ended = None

@@ -11,10 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import DEMO_RECORDING, RECORDINGS
+from tests.conftest import DEMO_RECORDING, DEMOS
 from trio_paper.cli import main
 
-BINANCE_DEMO = RECORDINGS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"
+BINANCE_DEMO = DEMOS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"
 
 
 def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import trio
 
-from tests.conftest import RECORDINGS
+from tests.conftest import DEMOS
 from trio_paper.config import Config, evolve
 from trio_paper.core import Core
 from trio_paper.engine.strategies import load
@@ -28,7 +28,7 @@ from trio_paper.store.recording import Header, RecordingWriter
 
 pytestmark = pytest.mark.slow
 
-DEMO = RECORDINGS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"
+DEMO = DEMOS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"
 
 
 def quick_config() -> Config:

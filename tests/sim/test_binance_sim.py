@@ -17,7 +17,7 @@ from trio_websocket import ConnectionClosed, WebSocketConnection
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import Request
 
-from tests.conftest import RECORDINGS
+from tests.conftest import DEMOS
 from tests.sim.wsclient import handshake_status, websocket
 from trio_paper.model import BarUpdate, MarkPrice, Quote, SubscribeResult
 from trio_paper.sim import FaultPlan
@@ -27,7 +27,7 @@ from trio_paper.sim.tape import Tape, load_tape
 from trio_paper.venues import BINANCE_USDM
 from trio_paper.venues.binance_usdm import rest, ws
 
-DEMO = RECORDINGS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"
+DEMO = DEMOS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"
 QUICK = attrs.evolve(ExchangeRules.for_venue("binance_usdm"), subscribe_delay_s=(0.01, 0.02))
 """Binance's rules, but data starts within 20 ms of connecting."""
 

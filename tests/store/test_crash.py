@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import RECORDINGS
+from tests.conftest import DEMOS
 from trio_paper.store.checkpoint import CheckpointStore
 
 KILLS = int(os.environ.get("TRIO_PAPER_CRASH_KILLS", "20"))
@@ -83,7 +83,7 @@ def kill_and_resume(
 @pytest.mark.slow
 @pytest.mark.parametrize("venue", ["bitunix", "binance_usdm"])
 def test_killed_replays_end_exactly_like_an_uninterrupted_one(venue: str, tmp_path: Path) -> None:
-    demo_recording = RECORDINGS / f"{venue}-btcusdt-2025-05-08-demo.jsonl.gz"
+    demo_recording = DEMOS / f"{venue}-btcusdt-2025-05-08-demo.jsonl.gz"
     assert replay(demo_recording, tmp_path, "uninterrupted").wait(timeout=120) == 0
     expected = (tmp_path / "runs" / "uninterrupted" / "events.jsonl").read_bytes()
     fills = [r for r in map(orjson.loads, expected.splitlines()) if r["type"] == "fill"]

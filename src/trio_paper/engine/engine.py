@@ -246,11 +246,15 @@ class Engine:
                 self.broker.settle_funding(s.rate, s.mark, s.time)
         self.risk.check_limits(t)
         equity = self.broker.equity()  # the record's and the view's: nothing in between moves it
-        self._emit(
-            RecordType.BAR, open_time=bar.open_time, open=bar.open, high=bar.high, low=bar.low,
-            close=bar.close, volume=bar.volume, source=bar.source, equity=equity,
-            position=self.broker.position.qty,
-        )  # fmt: skip
+        state = self.state
+        state.seq += 1
+        # ``_emit``'s record spelled out: most records are bars, and this builds one twice as fast.
+        self.out.append({
+            "seq": state.seq, "ts": self.t, "type": RecordType.BAR, "open_time": bar.open_time,
+            "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
+            "volume": bar.volume, "source": bar.source, "equity": equity,
+            "position": self.broker.position.qty,
+        })  # fmt: skip
         self._ask_strategy(t, self.strategy.on_bar, bar, live, equity)
         self.risk.check_limits(t)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any, Self, cast
 
 from ..scrub import scrub_bytes
+from .numeric_lines import NumericLine
 
 
 class AppendLog:
@@ -35,6 +36,12 @@ class AppendLog:
     def write_line(self, line: bytes) -> None:
         """Buffer one line, scrubbed of secrets; ``line`` has no newline."""
         self._buffer.append(scrub_bytes(line))
+        self._buffer.append(b"\n")
+        self.pending += 1
+
+    def write_numeric_line(self, line: NumericLine) -> None:
+        """Buffer one line of numbers and fixed words (``numeric_lines``): nothing to scrub."""
+        self._buffer.append(line)
         self._buffer.append(b"\n")
         self.pending += 1
 

@@ -9,7 +9,9 @@ from typing import Any
 import orjson
 
 from ..codec import MalformedMessage, dumps
+from ..engine.records import RecordType
 from .appendlog import AppendLog, truncate_torn_tail
+from .numeric_lines import bar_line
 
 
 class JournalWriter(AppendLog):
@@ -20,7 +22,11 @@ class JournalWriter(AppendLog):
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
-            self.write_line(dumps(record))
+            numeric = bar_line(record) if record.get("type") is RecordType.BAR else None
+            if numeric is not None:
+                self.write_numeric_line(numeric)
+            else:
+                self.write_line(dumps(record))
 
 
 class ResumedJournal(JournalWriter):
