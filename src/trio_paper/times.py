@@ -11,9 +11,10 @@ MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 INTERVAL_MS: dict[str, int] = {
-    "1min": MINUTE_MS, "5min": 5 * MINUTE_MS, "15min": 15 * MINUTE_MS, "30min": 30 * MINUTE_MS,
-    "60min": HOUR_MS, "2h": 2 * HOUR_MS, "4h": 4 * HOUR_MS, "6h": 6 * HOUR_MS, "8h": 8 * HOUR_MS,
-    "12h": 12 * HOUR_MS, "1day": DAY_MS, "3day": 3 * DAY_MS, "1week": 7 * DAY_MS,
+    "1min": MINUTE_MS, "3min": 3 * MINUTE_MS, "5min": 5 * MINUTE_MS, "15min": 15 * MINUTE_MS,
+    "30min": 30 * MINUTE_MS, "60min": HOUR_MS, "2h": 2 * HOUR_MS, "4h": 4 * HOUR_MS,
+    "6h": 6 * HOUR_MS, "8h": 8 * HOUR_MS, "12h": 12 * HOUR_MS, "1day": DAY_MS,
+    "3day": 3 * DAY_MS, "1week": 7 * DAY_MS,
 }  # fmt: skip
 """Bar intervals by their venue-neutral names (``venue.interval``) → length; each venue serves
 some of them."""

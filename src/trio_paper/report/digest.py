@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ..codec import MalformedMessage
+from ..engine.records import RecordType
 from ..store.journal import read_journal
 from ..times import DAY_MS
 from .metrics import CONTEXT, Metrics, Record
@@ -162,7 +163,7 @@ class Digest:
 
     def _chart(self, r: Record) -> None:
         kind = r["type"]
-        if kind == "bar":
+        if kind == RecordType.BAR:
             if not self.metrics.in_session(r):
                 return
             axis, price, equity, _ = self._ensure_series()
@@ -180,20 +181,20 @@ class Digest:
                 if len(candles.buckets) > MAX_CANDLES:
                     self.candles = None  # too many to draw: the chart is the close line
             self.last_close = str(r["close"])
-        elif kind == "session_end" and self.axis is not None and self.equity is not None:
+        elif kind == RecordType.SESSION_END and self.axis is not None and self.equity is not None:
             # The curve ends where the summary's does (the drawdown card's final equity).
             t = r["ts"]
             cut = self.axis.advance(t)
             self.equity.add(self.axis.x(t), float(r["equity"]), new_segment=cut)
-        elif kind == "fill":
+        elif kind == RecordType.FILL:
             self._fill(r)
-        elif kind == "exit":
+        elif kind == RecordType.EXIT:
             self._exit(r)
-        elif kind == "session_start":
+        elif kind == RecordType.SESSION_START:
             self.position = Decimal(r["position"])
             self.trade_side = "long" if self.position > 0 else "short" if self.position else ""
             self.trade_size = abs(self.position)
-        elif kind in ("feed", "risk", "strategy"):
+        elif kind in (RecordType.FEED, RecordType.RISK, RecordType.STRATEGY):
             self._incident(r)
             self._span(r)
 
@@ -221,24 +222,26 @@ class Digest:
 
     def _span(self, r: Record) -> None:
         kind, event, ts = r["type"], r.get("event"), r["ts"]
-        if kind == "feed" and event in ("disconnected", "stale"):
+        if kind == RecordType.FEED and event in ("disconnected", "stale"):
             self.open_spans.setdefault("feed", (ts, f"feed {event}"))
-        elif kind == "risk" and event in ("halt", "kill"):
+        elif kind == RecordType.RISK and event in ("halt", "kill"):
             why = f"entries halted: {r.get('reason')}" if event == "halt" else "kill switch"
             self.open_spans.setdefault("halt", (ts, why))
         elif (kind, event) in (("feed", "recovered"), ("risk", "resumed")):
-            opened = self.open_spans.pop("feed" if kind == "feed" else "halt", None)
+            opened = self.open_spans.pop("feed" if kind == RecordType.FEED else "halt", None)
             if opened is not None:
-                self.spans.add(Span(opened[0], ts, "feed" if kind == "feed" else "halt", opened[1]))
+                self.spans.add(
+                    Span(opened[0], ts, "feed" if kind == RecordType.FEED else "halt", opened[1])
+                )
 
     def _incident(self, r: Record) -> None:
         event = r.get("event")
-        if r["type"] == "feed":
+        if r["type"] == RecordType.FEED:
             quiet_backfill = r.get("reason") == "warmup" and r.get("error") is None
             if event in ("connected", "subscribed") or (event == "backfilled" and quiet_backfill):
                 return
             text = _feed_text(r)
-        elif r["type"] == "risk":
+        elif r["type"] == RecordType.RISK:
             if event == "new_day":
                 return
             text = {

@@ -11,6 +11,7 @@ from collections import Counter
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
+from ..engine.records import RecordType
 from ..fidelity import LIVE_MODEL
 from ..times import INTERVAL_MS, MINUTE_MS, ms_to_iso
 from .daily import Days, ratios
@@ -164,42 +165,42 @@ class Metrics:
         self.first_ts = ts if self.first_ts is None else self.first_ts
         self.last_ts = ts
         kind = r["type"]
-        if kind == "bar":
+        if kind == RecordType.BAR:
             if self.in_session(r):
                 self._bar(r["open_time"] + self.interval_ms, Decimal(r["equity"]))
                 self.bars_in_position += Decimal(r["position"]) != 0
-        elif kind == "fill":
+        elif kind == RecordType.FILL:
             self.gross += Decimal(r["pnl"])
             self.fees += Decimal(r["fee"])
             self._position(ts, Decimal(r["position"]), Decimal(r["qty"]), Decimal(r["price"]))
             self.open_fees += Decimal(r["fee"])
             self.cash = Decimal(r["cash"])
-        elif kind == "exit":
+        elif kind == RecordType.EXIT:
             self._exit(Decimal(r["net"]), r["held_ms"])
             self.days.trade(ts)
-        elif kind == "fee":
+        elif kind == RecordType.FEE:
             self.fees += Decimal(r["amount"])
             self.open_fees += Decimal(r["amount"])
             self.cash = None if self.cash is None else self.cash - Decimal(r["amount"])
-        elif kind == "funding":
+        elif kind == RecordType.FUNDING:
             self.funding -= Decimal(r["amount"])
             self.open_funding -= Decimal(r["amount"])
             self.settlements += 1
             self.cash = None if self.cash is None else self.cash + Decimal(r["amount"])
-        elif kind == "feed":
+        elif kind == RecordType.FEED:
             self._feed(ts, r)
-        elif kind == "reject":
+        elif kind == RecordType.REJECT:
             self._reject(str(r["reason"]))
-        elif kind == "risk":
+        elif kind == RecordType.RISK:
             self.risk[r["event"]] += 1
             if r["event"] == "halt":
                 self._count(self.halt_reasons, reason_group(str(r["reason"])))
-        elif kind == "strategy" and r["event"] == "error":
+        elif kind == RecordType.STRATEGY and r["event"] == "error":
             self.strategy_errors += 1
             self.strategy_disabled = self.strategy_disabled or bool(r["disabled"])
             if self.first_strategy_error is None:
                 self.first_strategy_error = str(r["error"])
-        elif kind == "session_start" and self.start is None:
+        elif kind == RecordType.SESSION_START and self.start is None:
             self.start = r
             self.interval_ms = INTERVAL_MS.get(r["interval"], MINUTE_MS)
             self.starting_equity = Decimal(r["equity"])
@@ -208,7 +209,7 @@ class Metrics:
             self.position = Decimal(r["position"])
             if self.position:  # opened in an earlier session: its entry is not in this journal
                 self.open_since = ts
-        elif kind == "session_end":
+        elif kind == RecordType.SESSION_END:
             self.end = r
             self.cash = Decimal(r["cash"])
             self._point(Decimal(r["equity"]))

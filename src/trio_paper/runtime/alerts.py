@@ -25,6 +25,7 @@ import attrs
 import trio
 
 from ..config import AlertsConfig
+from ..engine.records import RecordType
 from ..errors import UsageError
 
 log = logging.getLogger("trio_paper.alerts")
@@ -132,11 +133,11 @@ class AlertRules:
         for record in records:
             kind = record["type"]
             event = record.get("event")
-            if kind == "session_start":
+            if kind == RecordType.SESSION_START:
                 alerts.append(
                     Alert("session", "trio-paper: session started", _started(record), "info")
                 )
-            elif kind == "risk" and event == "kill":
+            elif kind == RecordType.RISK and event == "kill":
                 alerts.append(
                     Alert(
                         "kill",
@@ -146,7 +147,7 @@ class AlertRules:
                         "failure",
                     )
                 )
-            elif kind == "risk" and event == "halt":
+            elif kind == RecordType.RISK and event == "halt":
                 alerts.append(
                     Alert(
                         "halt",
@@ -156,7 +157,7 @@ class AlertRules:
                         "failure",
                     )
                 )
-            elif kind == "fill":
+            elif kind == RecordType.FILL:
                 alerts.append(
                     Alert(
                         "fill",
@@ -166,10 +167,10 @@ class AlertRules:
                         "info",
                     )
                 )
-            elif kind == "feed" and event in ("disconnected", "stale"):
+            elif kind == RecordType.FEED and event in ("disconnected", "stale"):
                 if self.down_since is None:
                     self.down_since = now
-            elif kind == "feed" and event == "recovered":
+            elif kind == RecordType.FEED and event == "recovered":
                 self.down_since = None
                 if self._down_alerted:
                     self._down_alerted = False

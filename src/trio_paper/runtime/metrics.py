@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..engine.records import RecordType
 from .feed import FeedStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -79,15 +80,15 @@ class SessionMetrics:
             self.latency.observe(max(0, now_ms - records[-1]["ts"]) / 1000)
         for record in records:
             kind = record["type"]
-            if kind == "fill":
+            if kind == RecordType.FILL:
                 self.fills.inc()
-            elif kind == "reject":
+            elif kind == RecordType.REJECT:
                 self.rejects.inc()
-            elif kind == "feed" and record.get("event") in ("disconnected", "stale"):
+            elif kind == RecordType.FEED and record.get("event") in ("disconnected", "stale"):
                 if not self._down:  # a refused redial is another record, not another period
                     self.stale.inc()
                 self._down = True
-            elif kind == "feed" and record.get("event") == "recovered":
+            elif kind == RecordType.FEED and record.get("event") == "recovered":
                 self._down = False
             if "equity" in record and record["equity"] is not None:
                 self.equity.set(float(Decimal(record["equity"])))

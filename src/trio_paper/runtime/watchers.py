@@ -21,6 +21,7 @@ import orjson
 import trio
 
 from ..config import Config
+from ..engine.records import RecordType
 from ..scrub import scrub_bytes
 from .alerts import Alerter, AlertRules
 from .feed import FeedStatus
@@ -94,7 +95,7 @@ class Watchers:
             for alert in self.rules.on_records(records, now):
                 self.alerter.post(alert, now)
             for record in records:
-                if record["type"] == "session_start":
+                if record["type"] == RecordType.SESSION_START:
                     strategy = record.get("strategy") or {}
                     self.run_info = {
                         "run_id": record.get("run_id"), "venue": record.get("venue"),

@@ -271,14 +271,9 @@ def default_id(plan: SweepPlan, input_sha256: str) -> str:
 
 
 def _is_recording(path: Path) -> bool:
-    """Whether ``path`` starts with a recording's header (else it is read as candles)."""
-    from ...store.recording import RecordingReader
+    from ..replay import is_recording
 
-    try:
-        with RecordingReader(path):
-            return True
-    except (ValueError, OSError, EOFError):
-        return False
+    return is_recording(path)
 
 
 def _about(folder: Path, plan: SweepPlan) -> dict[str, Any]:

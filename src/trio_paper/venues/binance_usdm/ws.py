@@ -38,6 +38,7 @@ from ...model import (
     Ticker,
     Trade,
 )
+from ...times import INTERVAL_MS
 from ..venue import Received, market_or_pong
 from .schema import (
     EVENTS,
@@ -72,13 +73,7 @@ settlement time. The rate it charges is that push's ``r``, which is already the 
 following period: Binance's stream never states the rate it settled (REST ``/fapi/v1/fundingRate``
 does). ``T = 0`` (a delivery contract, no funding) maps to ``0`` for both times."""
 
-_MIN = 60_000
-INTERVALS: dict[str, int] = {
-    "1min": _MIN, "3min": 3 * _MIN, "5min": 5 * _MIN, "15min": 15 * _MIN, "30min": 30 * _MIN,
-    "60min": 60 * _MIN, "2h": 120 * _MIN, "4h": 240 * _MIN, "6h": 360 * _MIN,
-    "8h": 480 * _MIN, "12h": 720 * _MIN, "1day": 1440 * _MIN, "3day": 3 * 1440 * _MIN,
-    "1week": 7 * 1440 * _MIN,
-}  # fmt: skip
+INTERVALS = INTERVAL_MS
 """Bar intervals by the config's name → length in ms (Binance's ``1M`` has no fixed length)."""
 
 BINANCE_INTERVALS: dict[str, str] = {

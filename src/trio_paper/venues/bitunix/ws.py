@@ -36,7 +36,7 @@ from ...model import (
     Ticker,
     Trade,
 )
-from ...times import datetime_to_ms
+from ...times import INTERVAL_MS, datetime_to_ms
 from ..venue import Received, market_or_pong
 from . import fastpath
 
@@ -46,13 +46,7 @@ MAX_CLIENT_MESSAGES_PER_S = 5
 IDLE_TIMEOUT_S = 60.0
 """Bitunix closes a socket that has sent nothing for about this long."""
 
-_MIN = 60_000
-INTERVALS: dict[str, int] = {
-    "1min": _MIN, "3min": 3 * _MIN, "5min": 5 * _MIN, "15min": 15 * _MIN, "30min": 30 * _MIN,
-    "60min": 60 * _MIN, "2h": 120 * _MIN, "4h": 240 * _MIN, "6h": 360 * _MIN,
-    "8h": 480 * _MIN, "12h": 720 * _MIN, "1day": 1440 * _MIN, "3day": 3 * 1440 * _MIN,
-    "1week": 7 * 1440 * _MIN,
-}  # fmt: skip
+INTERVALS = INTERVAL_MS
 """WebSocket kline intervals and their length. ``1month`` exists but has no fixed length."""
 
 MARKET_CHANNELS = ("depth_book1", "trade", "price")
