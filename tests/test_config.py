@@ -3,6 +3,7 @@ file stops everything with one line naming the file and the dotted key."""
 
 from __future__ import annotations
 
+import argparse
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import attrs
 import pytest
 import yaml
 
+from trio_paper.app.settings import config_of
 from trio_paper.config import Config, ConfigError, evolve, load
 from trio_paper.engine.strategies import BUILTIN
 from trio_paper.engine.strategies import load as load_strategy
@@ -100,7 +102,7 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path: Path) -> None:
         ("feed:\n  ping_interval_s: 0.1\n", "feed.ping_interval_s: must be > 0.2: 0.1"),
         ("risk:\n  max_notional_usdt: -1\n", "risk.max_notional_usdt: must be > 0: -1"),
         ("risk:\n  max_notional_usdt: .nan\n", "risk.max_notional_usdt: not a decimal number"),
-        ("venue:\n  interval: 3min\n", "venue.interval: must be in"),
+        ("venue:\n  interval: 7min\n", "venue.interval: must be in"),
         ("feed: [1]\n", "feed: expected an object, got a list of 1"),
         ("- 1\n", "(top level): expected an object"),
     ],
@@ -132,3 +134,13 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     binary.write_bytes(b"feed: \xff\n")
     with pytest.raises(ConfigError, match="cannot read"):
         load(binary)
+
+
+def test_an_interval_the_venue_does_not_serve_names_the_venue(tmp_path: Path) -> None:
+    """3-minute bars exist on Binance USD-M, not in Bitunix's REST klines (no backfill)."""
+    path = tmp_path / "config.yaml"
+    path.write_text("venue:\n  interval: 3min\n")
+    with pytest.raises(ConfigError, match=r"venue\.interval: bitunix has no '3min' bars"):
+        config_of(argparse.Namespace(config=path))
+    path.write_text("venue:\n  name: binance_usdm\n  interval: 3min\n")
+    assert config_of(argparse.Namespace(config=path))[0].venue.interval == "3min"
