@@ -187,6 +187,13 @@ class Core:
         so neither this session nor a restart that replays the same input dies of it.
         """
         try:
+            if isinstance(item, Frame):  # nearly every input: no call in between
+                self._frame(item)
+                out = self.engine.out
+                if not out:
+                    return NOTHING
+                self.engine.out = []
+                return Outcome.of(out)
             return self._on_item(item)
         except Exception as exc:
             return self._failed(item, exc)
@@ -205,9 +212,7 @@ class Core:
     def _on_item(self, item: Input) -> Outcome:
         t = item.t
         self.state.last_seq = item.seq
-        if isinstance(item, Frame):
-            self._frame(item)
-        elif isinstance(item, ClosedBar):
+        if isinstance(item, ClosedBar):
             gap = self.decoder.bars.on_closed_bar(item.bar)
             if gap is not None:  # journaled as a feed gap, as a live session's would be
                 self.engine.on_market(item.bar.open_time, gap)
@@ -257,6 +262,7 @@ class Core:
         return out
 
     def _frame(self, item: Frame) -> None:
+        self.state.last_seq = item.seq
         parsed: Parsed | MalformedMessage | None = item.parsed
         if parsed is None:
             try:

@@ -40,46 +40,70 @@ class Bounds:
         """Raise ``MalformedMessage`` naming the first absurd value among ``symbol``'s events
         (other symbols' events are the decoder's to drop, not ours to judge)."""
         for index, event in enumerate(parsed.events):
-            if getattr(event, "symbol", None) != symbol:
-                continue
-            where = f"$.events[{index}]"
-            if isinstance(event, Quote):
-                self._time(event.ts, received, where + ".ts")
-                self._price(event.bid, where + ".bid")
-                self._price(event.ask, where + ".ask")
-                self._size(event.bid_qty, where + ".bid_qty")
-                self._size(event.ask_qty, where + ".ask_qty")
-            elif isinstance(event, BarUpdate):
-                self._time(event.ts, received, where + ".ts")
-                if abs(event.open_time - event.ts) > event.interval_ms + self.max_skew_ms:
-                    raise MalformedMessage(
-                        f"open time {event.open_time} far from the push's time {event.ts}",
-                        where + ".open_time",
-                    )
-                self.check_bar(event, where)
-            elif isinstance(event, Trade):
-                self._time(event.ts, received, where + ".ts")
-                self._time(event.time, received, where + ".time")
-                self._price(event.price, where + ".price")
-                self._size(event.qty, where + ".qty")
-            elif isinstance(event, MarkPrice):
-                self._time(event.ts, received, where + ".ts")
-                self._price(event.mark, where + ".mark")
-                self._price(event.index, where + ".index")
-                if abs(event.funding_rate) > self.max_funding_rate:
-                    raise MalformedMessage(
-                        f"funding rate {event.funding_rate} beyond ±{self.max_funding_rate}",
-                        where + ".funding_rate",
-                    )
-                for name in ("funding_time", "next_funding_time"):
-                    value = getattr(event, name)
-                    horizon = self.max_skew_ms + SETTLEMENT_HORIZON_MS
-                    if value and abs(value - received) > horizon:  # 0: Binance's "none"
-                        raise MalformedMessage(f"{name} {value} is absurd", f"{where}.{name}")
-            elif isinstance(event, Ticker):
-                self._time(event.ts, received, where + ".ts")
-                for name in ("last", "open", "high", "low"):
-                    self._price(getattr(event, name), f"{where}.{name}")
+            if not self._plainly_sane(event, received):
+                self._explain(index, event, received, symbol)
+
+    def _plainly_sane(self, event: object, received: int) -> bool:
+        """The two events of nearly every frame, checked in one expression each: a replay runs
+        this 100,000 times a second, and the paths naming what is wrong only when it is."""
+        lo, hi, skew = self.min_price, self.max_price, self.max_skew_ms
+        if type(event) is Quote:
+            return (
+                lo <= event.bid <= hi and lo <= event.ask <= hi and event.bid_qty >= ZERO
+                and event.ask_qty >= ZERO and -skew <= event.ts - received <= skew
+            )  # fmt: skip
+        if type(event) is BarUpdate:
+            low, high = event.low, event.high
+            return (
+                lo <= low <= high <= hi and low <= event.open <= high
+                and low <= event.close <= high and event.volume >= ZERO
+                and event.quote_volume >= ZERO and -skew <= event.ts - received <= skew
+                and abs(event.open_time - event.ts) <= event.interval_ms + skew
+            )  # fmt: skip
+        return False
+
+    def _explain(self, index: int, event: object, received: int, symbol: str) -> None:
+        """The slow path: raise naming the first absurd field of a ``symbol`` event."""
+        if getattr(event, "symbol", None) != symbol:
+            return
+        where = f"$.events[{index}]"
+        if isinstance(event, Quote):
+            self._time(event.ts, received, where + ".ts")
+            self._price(event.bid, where + ".bid")
+            self._price(event.ask, where + ".ask")
+            self._size(event.bid_qty, where + ".bid_qty")
+            self._size(event.ask_qty, where + ".ask_qty")
+        elif isinstance(event, BarUpdate):
+            self._time(event.ts, received, where + ".ts")
+            if abs(event.open_time - event.ts) > event.interval_ms + self.max_skew_ms:
+                raise MalformedMessage(
+                    f"open time {event.open_time} far from the push's time {event.ts}",
+                    where + ".open_time",
+                )
+            self.check_bar(event, where)
+        elif isinstance(event, Trade):
+            self._time(event.ts, received, where + ".ts")
+            self._time(event.time, received, where + ".time")
+            self._price(event.price, where + ".price")
+            self._size(event.qty, where + ".qty")
+        elif isinstance(event, MarkPrice):
+            self._time(event.ts, received, where + ".ts")
+            self._price(event.mark, where + ".mark")
+            self._price(event.index, where + ".index")
+            if abs(event.funding_rate) > self.max_funding_rate:
+                raise MalformedMessage(
+                    f"funding rate {event.funding_rate} beyond ±{self.max_funding_rate}",
+                    where + ".funding_rate",
+                )
+            for name in ("funding_time", "next_funding_time"):
+                value = getattr(event, name)
+                horizon = self.max_skew_ms + SETTLEMENT_HORIZON_MS
+                if value and abs(value - received) > horizon:  # 0: Binance's "none"
+                    raise MalformedMessage(f"{name} {value} is absurd", f"{where}.{name}")
+        elif isinstance(event, Ticker):
+            self._time(event.ts, received, where + ".ts")
+            for name in ("last", "open", "high", "low"):
+                self._price(getattr(event, name), f"{where}.{name}")
 
     def check_bar(self, bar: Bar | BarUpdate, where: str) -> None:
         """OHLC within bounds and consistent, volumes not negative."""
