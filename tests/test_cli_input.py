@@ -118,49 +118,36 @@ def test_a_five_minute_file_is_not_replayed_as_one_minute_bars(
     assert '"interval": "5min"' in (home / "runs" / "latest" / "summary.json").read_text()
 
 
-def test_a_strategy_whose_constructor_raises_is_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "broken_strategy.py").write_text(
+def replay_with_strategy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, method: str
+) -> int:
+    """Replay 50 candles with ``name``: an ``EmaCross`` whose ``method`` is ``method`` (source
+    text), from a module in the test's folder."""
+    (tmp_path / f"{name.lower()}_strategy.py").write_text(
         "from trio_paper.engine.strategies.ema_cross import EmaCross\n"
-        "class Broken(EmaCross):\n"
-        "    def __init__(self, params):\n"
-        "        raise RuntimeError('no model file')\n"
+        f"class {name}(EmaCross):\n{method}"
     )
-    import sys  # noqa: PLC0415 - the strategy module lives in this test's folder
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = candles(tmp_path / "c.csv", 50)
+    return run("--home", str(tmp_path), "replay", "--file", str(path),
+               "--strategy", f"{name.lower()}_strategy:{name}")  # fmt: skip
 
-    sys.path.insert(0, str(tmp_path))
-    try:
-        path = candles(tmp_path / "c.csv", 50)
-        code = run("--home", str(tmp_path), "replay", "--file", str(path),
-                   "--strategy", "broken_strategy:Broken")  # fmt: skip
-    finally:
-        sys.path.remove(str(tmp_path))
-    assert code == Exit.USAGE
+
+def test_a_strategy_whose_constructor_raises_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    method = "    def __init__(self, params):\n        raise RuntimeError('no model file')\n"
+    assert replay_with_strategy(tmp_path, monkeypatch, "Broken", method) == Exit.USAGE
     assert one_line(capsys) == (
         "trio-paper: strategy broken_strategy:Broken: cannot start (RuntimeError: no model file)"
     )
 
 
 def test_a_replay_whose_strategy_was_disabled_exits_non_zero(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "raising_strategy.py").write_text(
-        "from trio_paper.engine.strategies.ema_cross import EmaCross\n"
-        "class Raising(EmaCross):\n"
-        "    def on_bar(self, bar, view):\n"
-        "        raise ValueError('bug')\n"
-    )
-    import sys  # noqa: PLC0415
-
-    sys.path.insert(0, str(tmp_path))
-    try:
-        path = candles(tmp_path / "c.csv", 50)
-        code = run("--home", str(tmp_path), "replay", "--file", str(path),
-                   "--strategy", "raising_strategy:Raising")  # fmt: skip
-    finally:
-        sys.path.remove(str(tmp_path))
-    assert code == Exit.STRATEGY_FAILED
+    method = "    def on_bar(self, bar, view):\n        raise ValueError('bug')\n"
+    assert replay_with_strategy(tmp_path, monkeypatch, "Raising", method) == Exit.STRATEGY_FAILED
     assert "disabled" in capsys.readouterr().err
 
 

@@ -3,16 +3,14 @@ escapes (issue 11, items 1 and 3)."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-from tests.engine.enginekit import T0, D, Scripted, config, of_type
+from tests.engine.enginekit import T0, D, FedCore, Scripted, config, of_type
 from trio_paper.codec import MalformedMessage, dumps
 from trio_paper.config import Config
 from trio_paper.core import Core, sanity_bounds
 from trio_paper.engine.intents import Enter
-from trio_paper.engine.records import Record
-from trio_paper.inputs import Backfill, Frame, Item, SessionStart, Tick
+from trio_paper.inputs import Backfill, SessionStart, Tick
 from trio_paper.model import Bar, Side
 from trio_paper.venues.binance_usdm import ws as binance_ws
 from trio_paper.venues.bitunix.rest import klines_body
@@ -30,23 +28,11 @@ def kline(t: int, o: str = "1000", h: str = "1001", low: str = "999", c: str = "
     return push("market_kline_1min", t, {"o": o, "c": c, "h": h, "l": low, "b": "3", "q": "0"})
 
 
-class Session:
-    """A ``Core`` fed item by item; every record it wrote is kept."""
+class Session(FedCore):
+    """A core with a scripted strategy, fed item by item."""
 
     def __init__(self, cfg: Config | None = None) -> None:
-        self.strategy = Scripted()
-        self.core = Core(cfg or config(broker={"slippage_pct": D(0)}), self.strategy)
-        self.seq = itertools.count(1)
-        self.out: list[Record] = []
-        self.feed(SessionStart(next(self.seq), T0 + 500, "absurd"))
-
-    def feed(self, item: Item) -> list[Record]:
-        records = self.core.on_item(item).records
-        self.out += records
-        return records
-
-    def frame(self, t: int, raw: str) -> list[Record]:
-        return self.feed(Frame(next(self.seq), t, raw))
+        super().__init__(Scripted(), cfg, "absurd")
 
     def open(self, side: Side, stop: str) -> None:
         self.strategy.on_next_quote = [Enter(side, stop=D(stop))]

@@ -6,22 +6,16 @@ nothing fills while the quotes' socket is down, however fresh the bars on the ot
 
 from __future__ import annotations
 
-import itertools
-
 import orjson
 
-from tests.engine.enginekit import MIN, SYMBOL, T0, D, Scripted, config, of_type
-from trio_paper.core import Core
+from tests.engine.enginekit import MIN, SYMBOL, T0, D, FedCore, Scripted, config, of_type
 from trio_paper.engine.intents import Enter
 from trio_paper.engine.records import Record
 from trio_paper.inputs import (
     FeedConnected,
     FeedDisconnected,
     FeedStale,
-    Frame,
-    Item,
     KillSwitch,
-    SessionStart,
     decode,
     encode,
 )
@@ -40,23 +34,12 @@ def kline(t: int, close: str) -> str:
     return server.kline_frame(update)
 
 
-class TwoSockets:
-    """A Binance ``Core`` fed item by item, keeping every record."""
+class TwoSockets(FedCore):
+    """A Binance USD-M core: two sockets, ``market`` and ``quotes``."""
 
     def __init__(self, strategy: Scripted) -> None:
         cfg = config(venue={"name": "binance_usdm"}, broker={"slippage_pct": D(0)})
-        self.core = Core(cfg, strategy)
-        self.seq = itertools.count(1)
-        self.out: list[Record] = []
-        self.feed(SessionStart(next(self.seq), T0 + 500, "two"))
-
-    def feed(self, item: Item) -> list[Record]:
-        records = self.core.on_item(item).records
-        self.out += records
-        return records
-
-    def frame(self, t: int, raw: str) -> list[Record]:
-        return self.feed(Frame(next(self.seq), t, raw))
+        super().__init__(strategy, cfg, "two")
 
     def down(self, t: int, socket: str) -> list[Record]:
         return self.feed(FeedDisconnected(next(self.seq), t, "eof", socket))

@@ -5,18 +5,20 @@ Everything here builds real engine objects; nothing stands in for our own code.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from trio_paper.config import Config, evolve
-from trio_paper.core import engine_settings
+from trio_paper.core import Core, engine_settings
 from trio_paper.engine.broker import Broker
 from trio_paper.engine.engine import Engine, fresh_state
 from trio_paper.engine.intents import Intent
 from trio_paper.engine.records import Record
 from trio_paper.engine.state import Account, BrokerState, Order
 from trio_paper.engine.strategies import Strategy, View
+from trio_paper.inputs import Frame, Item, SessionStart
 from trio_paper.model import Bar, MarkPrice, Quote, Side
 
 D = Decimal
@@ -112,3 +114,22 @@ def market(side: Side, qty: str, t: int, oid: str = "m1", **kw: Any) -> Order:
 
 def limit(side: Side, qty: str, price: str, t: int, oid: str = "l1", **kw: Any) -> Order:
     return Order(oid, side, "limit", D(qty), t, price=D(price), **kw)
+
+
+class FedCore:
+    """A ``Core`` fed item by item through its one door, keeping every record it wrote."""
+
+    def __init__(self, strategy: Scripted, cfg: Config | None = None, run_id: str = "test") -> None:
+        self.strategy = strategy
+        self.core = Core(cfg or config(broker={"slippage_pct": D(0)}), strategy)
+        self.seq = itertools.count(1)
+        self.out: list[Record] = []
+        self.feed(SessionStart(next(self.seq), T0 + 500, run_id))
+
+    def feed(self, item: Item) -> list[Record]:
+        records = self.core.on_item(item).records
+        self.out += records
+        return records
+
+    def frame(self, t: int, raw: str) -> list[Record]:
+        return self.feed(Frame(next(self.seq), t, raw))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 
 import pytest
 
-from tests.engine.enginekit import T0, D, Scripted, config, of_type
+from tests.engine.enginekit import T0, D, FedCore, Scripted, of_type
 from trio_paper.codec import dumps
-from trio_paper.core import Core
 from trio_paper.engine.intents import Enter, Exit
-from trio_paper.engine.records import Record
-from trio_paper.inputs import FeedDisconnected, Frame, Item, KillSwitch, SessionStart, Tick
+from trio_paper.inputs import FeedDisconnected, KillSwitch, Tick
 from trio_paper.model import Side
 from trio_paper.times import HOUR_MS, ms_to_iso
 
@@ -36,22 +33,9 @@ def kline(t: int, close: str, volume: str) -> str:
     return dumps({"ch": "market_kline_1min", "symbol": "BTCUSDT", "ts": t, "data": data}).decode()
 
 
-class Session:
-    """A ``Core`` fed item by item, keeping every record it wrote."""
-
+class Session(FedCore):
     def __init__(self, strategy: Scripted) -> None:
-        self.core = Core(config(broker={"slippage_pct": D(0)}), strategy)
-        self.seq = itertools.count(1)
-        self.out: list[Record] = []
-        self.feed(SessionStart(next(self.seq), T0 + 500, "e2e"))
-
-    def feed(self, item: Item) -> list[Record]:
-        records = self.core.on_item(item).records
-        self.out += records
-        return records
-
-    def frame(self, t: int, raw: str) -> list[Record]:
-        return self.feed(Frame(next(self.seq), t, raw))
+        super().__init__(strategy, run_id="e2e")
 
 
 @pytest.mark.parametrize(
