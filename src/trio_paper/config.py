@@ -169,6 +169,9 @@ class LogConfig:
 
 @attrs.frozen
 class Config:
+    """Everything ``config.yaml`` can say, checked whole before anything starts (``load``);
+    every section has its defaults, spelled out in the repository's ``config.yaml``."""
+
     venue: VenueConfig = attrs.Factory(VenueConfig)
     feed: FeedConfig = attrs.Factory(FeedConfig)
     instrument: InstrumentConfig = attrs.Factory(InstrumentConfig)

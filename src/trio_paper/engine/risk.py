@@ -62,6 +62,11 @@ class RiskState:
 
 
 class Risk:
+    """The gate between strategy and broker: sizes an entry from the stop and the equity, and
+    refuses what the limits forbid (leverage, notional, orders per minute, the gap between
+    entries); halts on the loss breaker or the daily loss limit until the next UTC day; the kill
+    switch stops trading for good. Every refusal and halt is a journal record."""
+
     def __init__(
         self, settings: RiskSettings, state: RiskState, broker: Broker, emit: Emit
     ) -> None:
