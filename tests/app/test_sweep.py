@@ -389,3 +389,25 @@ def test_without_dask_a_sweep_says_how_to_install_it(candles: Path, tmp_path: Pa
         "trio-paper: a sweep runs on Dask, which is not installed (hidden for this test): "
         "pip install 'trio-paper[sweep]'"
     )
+
+
+@pytest.mark.slow
+def test_a_sweep_with_a_funding_file_charges_funding_as_replay_does(
+    candles: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """Each row's funding is what ``replay --funding`` charges for the same params."""
+    funding = shared_data / "candles" / "binance_usdm_BTCUSDT_funding_rate_8h.csv"
+    plan = plan_sweep(  # slow crosses hold positions through 8-hourly settlements
+        candles, "ema_cross", ["fast=20,30", "slow=60"], Config(), tmp_path / "home", workers=1,
+        funding=funding,
+    )  # fmt: skip
+    rows = run_sweep(plan).rows
+    assert [row["error"] for row in rows] == [None, None]
+    for row in rows:
+        params = {"fast": int(row["fast"]), "slow": int(row["slow"])}
+        config = evolve(Config(), strategy={"name": "ema_cross", "params": params})
+        plain = replay(candles, config, load("ema_cross", params), tmp_path / str(row["fast"]),
+                       run_id="plain", funding=funding)  # fmt: skip
+        summary = orjson.loads(plain.run.summary_json.read_bytes())
+        assert summary["pnl"]["funding_settlements"] > 0
+        assert row["funding_usdt"] == summary["pnl"]["funding"]

@@ -70,6 +70,7 @@ class SweepPlan:
     scheduler: str | None = None
     sweep_id: str | None = None
     verbose: bool = False
+    funding: Path | None = None
 
 
 @attrs.frozen
@@ -106,6 +107,12 @@ def plan_sweep(
     plan = SweepPlan(
         input_path.resolve(), strategy, axes, _without_secrets(config), home, **options
     )
+    if plan.funding is not None:
+        if not plan.funding.is_file():
+            raise SweepError(f"--funding {plan.funding}: no such file")
+        if _is_recording(input_path):
+            raise SweepError(f"{input_path} is a recording: --funding is for candle files")
+        plan = attrs.evolve(plan, funding=plan.funding.resolve())
     if plan.rank_by not in RANKINGS:
         raise SweepError(f"--rank-by {plan.rank_by}: use one of {', '.join(RANKINGS)}")
     if plan.top < 1:
@@ -175,6 +182,8 @@ class _Runner:
         self, part: str, path: Path, digest: str, combos: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         window = part if self.plan.test_from is None else f"{part}:{self.plan.test_from}"
+        if self.plan.funding is not None:  # another funding file is another result
+            window += f";funding:{file_sha256(self.plan.funding)}"
         jobs = [self._job(path, digest, window, combo) for combo in combos]
         outcomes: dict[str, dict[str, Any]] = {}
         for job in jobs:
@@ -209,7 +218,8 @@ class _Runner:
         params = {**_base_params(plan.config, plan.strategy), **combo}
         config = evolve(plan.config, strategy={"name": plan.strategy, "params": params})
         key = cache_key(digest, window, plan.strategy, params, config)
-        return Job(key, str(path), plan.strategy, params, config, str(self.sweeps))
+        funding = str(plan.funding) if plan.funding is not None else None
+        return Job(key, str(path), plan.strategy, params, config, str(self.sweeps), funding)
 
     def _open(self) -> Client:
         if self._client is None:
@@ -332,6 +342,10 @@ def add_sweep_parser(
         "--strategy", metavar="NAME", help="the strategy to sweep (default: the config's)"
     )
     sweep.add_argument(
+        "--funding", type=Path, metavar="FILE",
+        help="candle files: a funding history charged in every job, as `replay --funding` does",
+    )  # fmt: skip
+    sweep.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUES",
         help="a param and its values: fast=5,9,13 or stop_pct=0.3..1.0:0.1 (repeatable)",
     )  # fmt: skip
@@ -380,7 +394,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             args.file, args.strategy or config.strategy.name, args.param, config, home,
             test_from=parse_time(args.test_from) if args.test_from else None,
             rank_by=args.rank_by, top=args.top, workers=args.workers, scheduler=args.scheduler,
-            sweep_id=args.sweep_id, verbose=args.verbose,
+            sweep_id=args.sweep_id, verbose=args.verbose, funding=args.funding,
         )  # fmt: skip
         with _progress() as progress:
             result = run_sweep(plan, progress)

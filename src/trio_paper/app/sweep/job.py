@@ -40,6 +40,8 @@ class Job:
     params: dict[str, Any]
     config: Config
     home: str
+    funding: str | None = None
+    """A candle file's funding history (``replay --funding``), read by path like the input."""
 
     @property
     def run_path(self) -> Path:
@@ -63,7 +65,11 @@ def run_job(job: Job) -> dict[str, Any]:
     run = job.run_path
     if not _finished(run):  # an unfinished run of a killed sweep is resumed by replay()
         try:
-            replay(Path(job.input), job.config, strategy, Path(job.home), run_id=job.key)
+            funding = Path(job.funding) if job.funding else None
+            replay(
+                Path(job.input), job.config, strategy, Path(job.home), run_id=job.key,
+                funding=funding,
+            )  # fmt: skip
         except Exception as exc:
             return failed(f"replay: {type(exc).__name__}: {exc}", run)
     summary = orjson.loads((run / "summary.json").read_bytes())
