@@ -139,7 +139,7 @@ container-run: container-build ## a MINUTES=10 session in it, on ./runs ./logs .
 	$(ENGINE) run --rm $(TTY) --name trio-paper --stop-timeout 30 $(AS_ME) $(MOUNTS) \
 	  $(if $(wildcard .env),--env-file .env) $(IMAGE) run --minutes $(MINUTES) $(ARGS)
 
-container-test: dev-install ## build it, SIGTERM a --sim session in it, check what it left here
+container-test: dev-install ## build it, SIGTERM --sim sessions in it (one with --serve), check from here
 	$(container-note)
 	TRIO_PAPER_CONTAINER_TEST=1 TRIO_PAPER_IMAGE=$(IMAGE) TRIO_PAPER_BASE=$(BASE) \
 	  TRIO_PAPER_PODMAN_RUNTIME=$(PODMAN_RUNTIME) $(BIN)/pytest -m container -v -s tests/container

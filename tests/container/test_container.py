@@ -1,5 +1,6 @@
 """The image, end to end: build it with podman, run a simulator session in it with host
-directories as its volumes, stop it with SIGTERM, and check on the host what it left.
+directories as its volumes, stop it with SIGTERM, and check on the host what it left; and the
+same with ``--serve``, its port published on the host's loopback, asked from the host.
 
 Slow (an image build, then a session of about 20 s) and it needs podman, so it runs only when
 asked: ``make container-test`` sets ``TRIO_PAPER_CONTAINER_TEST=1`` and says how to reach
@@ -13,15 +14,20 @@ podman on the machine:
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("TRIO_PAPER_IMAGE") or "localhost/trio-paper:test"
@@ -34,6 +40,8 @@ MAX_ADDED_MB = 60  # what the image may add to its base: the venv (~31 MB) and r
 FRAMES_BEFORE_STOP = 60  # market frames recorded before the SIGTERM: ~15 s of the demo
 STOP_TIMEOUT_S = 30  # podman's SIGKILL comes after this; a graceful stop takes ~2 s
 FAKE_SECRET = "cs-container-test-4f1d9c2b7e"
+SERVE_PORT = 8080  # where a --serve session listens inside the container
+STOP_GRACE_S = 10.0  # session.stop_grace_s: a serving session stops within it, open page or not
 
 pytestmark = [
     pytest.mark.container,
@@ -124,7 +132,7 @@ def test_sigterm_ends_a_session_and_the_host_user_owns_what_it_left(
     )  # fmt: skip
     started = time.monotonic()
     try:
-        wait_for_frames(tmp_path / "runs" / "latest" / "recording.jsonl", container_name)
+        wait_for_frames(tmp_path / "runs", container_name)
         check_health(image, container_name, tmp_path)
         print(f"\nsending SIGTERM {time.monotonic() - started:.0f} s after the start")
         stop_started = time.monotonic()
@@ -138,35 +146,143 @@ def test_sigterm_ends_a_session_and_the_host_user_owns_what_it_left(
     assert int(state) == 0
     assert stop_s < STOP_TIMEOUT_S - 5, "the session did not stop on SIGTERM: podman killed it"
 
-    latest = tmp_path / "runs" / "latest"
+    ended_by_sigterm(tmp_path)
+    left = list(everything_under(tmp_path, VOLUMES))
+    assert len(left) > 10
+    strangers = [f"{p} ({p.lstat().st_uid}:{p.lstat().st_gid})" for p in left if not ours(p)]
+    assert not strangers, f"not owned by {os.getuid()}:{os.getgid()}: {strangers}"
+    leaks = holding(left, FAKE_SECRET)
+    assert not leaks, f"the secret from --env-file reached {leaks}"
+
+
+def ended_by_sigterm(volumes: Path) -> dict[str, Any]:
+    """The run on the host's volumes ended on SIGTERM and left its reports; its session_end."""
+    latest = volumes / "runs" / "latest"
     for path in (latest / "summary.html", latest / "events.jsonl", latest / "summary.json"):
         assert path.is_file(), path
-    assert (tmp_path / "logs" / "system.jsonl").is_file()
-    end = orjson.loads((latest / "events.jsonl").read_bytes().splitlines()[-1])
+    assert (volumes / "logs" / "system.jsonl").is_file()
+    end: dict[str, Any] = orjson.loads((latest / "events.jsonl").read_bytes().splitlines()[-1])
     assert end["type"] == "session_end"
     assert end["reason"] == "signal SIGTERM"
     assert end["feed"]["frames"] >= FRAMES_BEFORE_STOP
     manifest = orjson.loads((latest / "manifest.json").read_bytes())
     assert (manifest["exit_code"], manifest["exit_reason"]) == (0, "signal SIGTERM")
+    return end
 
-    left = list(everything_under(tmp_path, VOLUMES))
-    assert len(left) > 10
-    strangers = [f"{p} ({p.lstat().st_uid}:{p.lstat().st_gid})" for p in left if not ours(p)]
-    assert not strangers, f"not owned by {os.getuid()}:{os.getgid()}: {strangers}"
-    leaks = [
-        p
-        for p in left
-        if p.is_file() and not p.is_symlink() and FAKE_SECRET.encode() in p.read_bytes()
+
+def holding(paths: list[Path], secret: str) -> list[Path]:
+    """The regular files among ``paths`` that contain ``secret``."""
+    return [
+        p for p in paths if p.is_file() and not p.is_symlink() and secret.encode() in p.read_bytes()
     ]
-    assert not leaks, f"the secret from --env-file reached {leaks}"
 
 
-def wait_for_frames(recording: Path, container: str, timeout_s: float = 90) -> None:
-    """Until the session has recorded ``FRAMES_BEFORE_STOP`` market frames."""
+def test_serve_answers_through_a_published_port_and_sigterm_still_ends_it(
+    image: str, container_name: str, tmp_path: Path
+) -> None:
+    """``run --serve 0.0.0.0:8080`` in the container, its port published on the host's loopback
+    only: from the host, the token guards ``/healthz``, ``/metrics`` parses, the HEALTHCHECK asks
+    ``/healthz``; ``podman stop`` ends the session within its grace, an open page or not."""
+    for name in VOLUMES:
+        (tmp_path / name).mkdir()
+    token = f"st-container-test-{secrets.token_hex(8)}"
+    # in a file, not on podman's command line (which a failure prints)
+    env_file = tmp_path / "serve.env"
+    env_file.write_text(
+        f"TRIO_PAPER_SERVE_TOKEN={token}\n"
+        f"TRIO_PAPER_HEALTHZ=http://127.0.0.1:{SERVE_PORT}/healthz\n"
+    )
+    port = free_loopback_port()
+    mounts = [f"--volume={tmp_path / name}:{HOME}/{name}:z" for name in VOLUMES]
+    podman(
+        "run", "--detach", "--name", container_name, "--publish", f"127.0.0.1:{port}:{SERVE_PORT}",
+        "--stop-timeout", str(STOP_TIMEOUT_S), *as_invoking_user(), "--env-file", str(env_file),
+        *mounts, image, "run", "--sim", "--minutes", "1", "--serve", f"0.0.0.0:{SERVE_PORT}",
+    )  # fmt: skip
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        wait_for_frames(tmp_path / "runs", container_name)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            health = client.get("/healthz", headers=auth)
+            assert health.status_code == 200, health.text
+            assert health.json()["status"] == "ok"
+            assert client.get("/healthz").status_code == 401
+            assert client.get("/healthz", headers={"Authorization": "Bearer no"}).status_code == 401
+            metrics = client.get("/metrics", headers=auth)
+            assert metrics.status_code == 200, metrics.text
+            served_frames = sample(metrics.text, "trio_paper_frames_total")
+            assert served_frames > 0
+            assert sample(metrics.text, "trio_paper_feed_connected") == 1
+            check_serving_health(image, container_name, env_file)
+            with client.stream("GET", "/events", headers=auth) as page:  # a page left open
+                assert page.status_code == 200
+                next(page.iter_bytes())
+                stop_started = time.monotonic()
+                podman("stop", "--time", str(STOP_TIMEOUT_S), container_name,
+                       timeout=STOP_TIMEOUT_S + 30)  # fmt: skip
+                stop_s = time.monotonic() - stop_started
+        state = podman("inspect", "--format", "{{.State.ExitCode}}", container_name).stdout
+    finally:
+        logs = podman("logs", container_name, check=False)
+        print(logs.stdout + logs.stderr)
+    print(f"stopped in {stop_s:.1f} s")
+    assert int(state) == 0
+    assert stop_s < STOP_GRACE_S, "the serving session did not stop within its grace"
+    end = ended_by_sigterm(tmp_path)
+    assert served_frames <= end["feed"]["frames"]
+    leaks = holding(list(everything_under(tmp_path, VOLUMES)), token)
+    assert not leaks, f"the serve token reached {leaks}"
+    assert token not in logs.stdout + logs.stderr, "the serve token reached the output"
+
+
+def free_loopback_port() -> int:
+    """A port on the host's loopback that nothing listens on now (other tests run alongside)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def sample(text: str, name: str) -> float:
+    """The value of the unlabelled sample ``name`` in Prometheus text, parsed as Prometheus does."""
+    values = [
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and not s.labels
+    ]
+    assert len(values) == 1, f"{name}: {len(values)} samples"
+    return values[0]
+
+
+def check_serving_health(image: str, container: str, env_file: Path) -> None:
+    """``podman healthcheck run`` says healthy, and the same command, ``status --check``, gives
+    the session's own ``/healthz`` verdict (it asks ``TRIO_PAPER_HEALTHZ``, with the token).
+
+    Where exec cannot start a process, the command runs in a sibling container sharing the
+    session's network namespace (so its 127.0.0.1:8080) and given the same environment."""
+    if podman("exec", container, "true", check=False).returncode == 0:
+        result = podman("healthcheck", "run", container, check=False)
+        assert result.returncode == 0, f"unhealthy: {result.stdout}{result.stderr}"
+        verdict = podman("exec", container, "trio-paper", "status", "--check", check=False)
+    else:
+        verdict = podman(
+            "run", "--rm", "--network", f"container:{container}", "--env-file", str(env_file),
+            image, "status", "--check", check=False,
+        )  # fmt: skip
+    assert verdict.returncode == 0, f"unhealthy: {verdict.stdout}{verdict.stderr}"
+    body = orjson.loads(verdict.stdout)
+    assert (body["status"], body["feed_connected"]) == ("ok", True), body
+
+
+def wait_for_frames(runs: Path, container: str, timeout_s: float = 90) -> None:
+    """Until the session has recorded ``FRAMES_BEFORE_STOP`` market frames.
+
+    Its run is the only one in ``runs`` (``runs/latest`` points at a run once it has ended)."""
     deadline = time.monotonic() + timeout_s
     frames = 0
     while time.monotonic() < deadline:
-        if recording.exists():
+        for recording in runs.glob("*/recording.jsonl"):
             frames = recording.read_bytes().count(b'"frame":')
             if frames >= FRAMES_BEFORE_STOP:
                 return
