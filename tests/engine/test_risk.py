@@ -172,6 +172,17 @@ def test_orders_per_minute_gate() -> None:
     assert e.broker.position.qty == AFTER_ONE_TICK_LOSS
 
 
+def test_the_default_gap_lets_a_reversal_on_the_next_bar_through_feed_jitter() -> None:
+    """Bars close a few ms late or early: an entry on the next 1-minute bar came 59.949 s after
+    the last and the old default (60 s) refused it."""
+    s = Scripted()
+    e = engine(cfg(), s)
+    enter(e, s, T0 + 1000, "999.9", "1000.0", Enter(Side.BUY, stop=D("990")))
+    enter(e, s, T0 + 60_949, "999.9", "1000.0", Exit(), Enter(Side.SELL, stop=D("1010")))
+    assert not of_type(e.out, "reject")
+    assert e.broker.position.qty < 0
+
+
 def test_minimum_time_between_entries() -> None:
     """60 s between entries: an entry 30 s after the last is refused; at 60 s it goes."""
     s = Scripted()

@@ -40,6 +40,10 @@ class Finished:
     def run(self) -> Path:
         return (self.home / "runs" / "latest").resolve()
 
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = orjson.loads((self.run / "summary.json").read_bytes())
+        return summary
+
     def records(self, run: Path | None = None) -> list[dict[str, Any]]:
         events = (run or self.run) / "events.jsonl"
         return [orjson.loads(line) for line in events.read_bytes().splitlines()]

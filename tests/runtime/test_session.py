@@ -191,6 +191,10 @@ def test_an_unreachable_exchange_says_so_quickly_and_keeps_trying(tmp_path: Path
     records = finished.records()
     attempts = feed_events(records, "disconnected")
     assert len(attempts) >= 3, "it should keep retrying until the deadline"
+    lines = [orjson.loads(line) for line in finished.stderr.splitlines() if line.startswith("{")]
+    feed_lines = [line for line in lines if line["component"] == "feed"]
+    assert len(feed_lines) == len(attempts), "one log line per failed attempt, not two"
+    assert finished.summary()["feed"]["failed_connects"] == len(attempts)
     assert records[-1]["type"] == "session_end"
     assert (finished.run / "summary.html").exists()
 
