@@ -124,7 +124,7 @@ class ProbedDurable(Durable):
 
 
 def build(home: Path, ws_url: str, rest_url: str, probe: Probe) -> tuple[Session, Durable]:
-    """A session as ``runtime.main`` builds one, with the probe on its disk."""
+    """A session as ``app.run`` builds one, with the probe on its disk."""
     config = Config()
     strategy = load_strategy(config.strategy.name, config.strategy.params)
     ensure_home(home)
