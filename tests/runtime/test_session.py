@@ -58,17 +58,30 @@ def fault_tour(now: float) -> tuple[list[str], float]:
     return specs, max(cursor, refuse_at + 16) + 6
 
 
-@pytest.fixture(scope="module", params=["bitunix", "binance_usdm"])
-def toured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Finished:
-    """The same tour on each venue: Binance holds two sockets, each its own watchdog."""
-    home = make_home(tmp_path_factory.mktemp("tour"))
+VENUES = ("bitunix", "binance_usdm")
+
+
+@pytest.fixture(scope="module")
+def tours(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Finished]:
+    """The same tour on each venue, both at once (each is a real-time session of about a minute
+    and a half, mostly waiting): Binance holds two sockets, each its own watchdog."""
     specs, seconds = fault_tour(time.time())
     faults = list(itertools.chain.from_iterable(("--sim-fault", spec) for spec in specs))
     minutes = f"{seconds / 60:.3f}"
-    venue = ("--venue", request.param)
-    finished = run(home, "run", *venue, "--sim", "--minutes", minutes, *faults, timeout=300)
-    assert finished.code == 0, finished.stderr[-3000:]
-    return finished
+    started = {}
+    for venue in VENUES:
+        home = make_home(tmp_path_factory.mktemp(f"tour-{venue}"))
+        args = ("run", "--venue", venue, "--sim", "--minutes", minutes, *faults)
+        started[venue] = (start(home, *args), home)
+    done = {venue: finish(process, home, timeout=300) for venue, (process, home) in started.items()}
+    for finished in done.values():
+        assert finished.code == 0, finished.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(params=VENUES)
+def toured(request: pytest.FixtureRequest, tours: dict[str, Finished]) -> Finished:
+    return tours[request.param]
 
 
 def venue_of(finished: Finished) -> str:
