@@ -3,6 +3,7 @@ needs and nothing more (the dev tools took 80 s of a first run); `make test` add
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,9 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def planned(target: str) -> list[str]:
     """What ``make TARGET`` would run on a fresh machine (``-B``: nothing is up to date)."""
-    done = subprocess.run(
-        ["make", "-n", "-B", target], cwd=REPO, capture_output=True, text=True, timeout=30,
-        check=True,
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run(  # under `make test`, a make of its own: not a sub-make's output
+        ["make", "--no-print-directory", "-n", "-B", target], cwd=REPO, env=env,
+        capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
     return done.stdout.splitlines()
 
