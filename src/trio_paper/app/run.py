@@ -94,8 +94,6 @@ def _plan(args: argparse.Namespace, stack: ExitStack) -> RunPlan:
     except ValueError as exc:
         raise UsageError(f"venue URL: {exc}") from None
     sim_file = args.sim_file
-    if sim_file is not None and not sim_file.is_file():
-        raise UsageError(f"--sim-file {sim_file}: no such recording")
     if sim_file is None and args.sim:
         sim_file = stack.enter_context(demo_recording(config.venue.name))
     if sim_file is not None:
@@ -118,7 +116,7 @@ def _check_sim_file(path: Path, venue: str) -> None:
         with RecordingReader(path) as reader:
             recorded = reader.header.venue
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such recording") from None
+        raise UsageError(f"--sim-file {path}: no such recording") from None
     except (ValueError, OSError) as exc:
         raise UsageError(f"{path}: {exc}") from None
     if recorded != venue:
