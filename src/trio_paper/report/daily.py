@@ -8,6 +8,8 @@ trades every day), and refused below ``MIN_DAYS`` days: ``null`` in JSON with a 
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +41,15 @@ class Days:
         self.days.append(day)
         self.equity.append(equity)
         self.trades.append(self._pending_trades.pop(day, 0))
+
+    def bars(self, close_times: Sequence[int], equities: Sequence[Decimal]) -> None:
+        """``bar`` for each, in increasing close time: a day at a time."""
+        start = 0
+        while start < len(close_times):
+            day = (close_times[start] - 1) // DAY_MS
+            end = bisect_left(close_times, (day + 1) * DAY_MS + 1, start)
+            self.bar(close_times[end - 1], equities[end - 1])
+            start = end
 
     def trade(self, ts: int) -> None:
         """A round trip closed at ``ts``."""

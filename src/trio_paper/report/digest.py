@@ -6,10 +6,14 @@ tail, and the journal's own tail is a short deque. A year of 1-minute bars diges
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 from contextlib import suppress
 from decimal import Decimal, InvalidOperation, localcontext
+from itertools import chain
+from operator import itemgetter, lt
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +37,10 @@ INCIDENTS = 100
 SPANS = 500
 ZERO = Decimal(0)
 T = TypeVar("T")
+BATCH = 2048
+"""Consecutive ``bar`` records digested together (a year of 1-minute bars is 525,600)."""
+_BAR_COLUMNS = itemgetter("ts", "open_time", "open", "high", "low", "close", "equity", "position")
+_INTS = {int}
 
 
 @attrs.frozen
@@ -138,9 +146,24 @@ class Digest:
         return [*self.spans.head, *still_open]
 
     def add_all(self, records: Iterable[Record]) -> None:
+        """``add`` each record; a run of ``bar`` records is digested ``BATCH`` at a time."""
+        bars: list[Record] = []
         with localcontext(CONTEXT):  # once for the journal: per record it costs a tenth
-            for record in records:
-                self._add(record)
+            try:
+                for record in records:
+                    if record.get("type") == RecordType.BAR:
+                        bars.append(record)
+                        if len(bars) == BATCH:
+                            self._bars(bars)
+                            bars = []
+                        continue
+                    if bars:
+                        self._bars(bars)
+                        bars = []
+                    self._add(record)
+            finally:  # a journal cut short still counts the bars read before the cut
+                if bars:
+                    self._bars(bars)
 
     def add(self, record: Record) -> None:
         with localcontext(CONTEXT):
@@ -151,6 +174,54 @@ class Digest:
         self.tail.append(record)
         with suppress(KeyError, TypeError, ValueError, InvalidOperation):
             self._chart(record)  # a record it cannot read is counted by the metrics
+
+    def _bars(self, batch: list[Record]) -> None:
+        """``_add`` each of a run of ``bar`` records: at once when all are well formed and in
+        time order (columns, ``Metrics.add_bars`` and the series' ``extend``), else one by one.
+        Either way the digest ends the same (tests/report/test_report_batch.py)."""
+        metrics = self.metrics
+        started = metrics.start["ts"] if metrics.start is not None else None
+        columns = _bar_columns(batch)
+        if columns is None or not (started is None or type(started) is int):
+            for record in batch:
+                self._add(record)
+            return
+        ts, open_times, *prices, equities, positions = columns
+        metrics.records += len(batch)
+        metrics.first_ts = ts[0] if metrics.first_ts is None else metrics.first_ts
+        metrics.last_ts = ts[-1]
+        self.tail.extend(batch[-TAIL:])
+        interval = metrics.interval_ms
+        # The warm-up bars, closed before the session started: records, not session bars.
+        first = 0 if started is None else bisect_right(open_times, started - interval)
+        if first == len(batch):
+            return
+        close_times = [t + interval for t in open_times[first:]]
+        session = [column[first:] for column in (*prices, equities)]
+        metrics.add_bars(close_times, session[4], sum(map(bool, positions[first:])))
+        self._chart_bars(batch[first:], close_times, session)
+
+    def _chart_bars(self, batch: list[Record], close_times: list[int], columns: list[Any]) -> None:
+        """``_chart`` each of a run of session bars: at once unless a price is not a number or
+        the time axis cuts between them."""
+        axis, price, equity, _ = self._ensure_series()
+        floats = _floats(columns)
+        if floats is None or not axis.continues(close_times):
+            for record in batch:
+                with suppress(KeyError, TypeError, ValueError, InvalidOperation):
+                    self._chart(record)
+            return
+        o, h, lo, c, e = floats
+        self.last_close = str(columns[3][-1])
+        xs = axis.extend(close_times)
+        price.extend(xs, c)
+        equity.extend(xs, e)
+        self.last_bars.extend(close_times, o, h, lo, c)
+        candles = self.candles
+        if candles is not None:
+            candles.extend(xs, (o, h, lo, c), stop_above=MAX_CANDLES)
+            if len(candles.buckets) > MAX_CANDLES:
+                self.candles = None  # too many to draw: the chart is the close line
 
     def _ensure_series(self) -> tuple[TimeAxis, Downsampled, Downsampled, Markers]:
         if self.axis is None or self.price is None or self.equity is None or self.markers is None:
@@ -167,13 +238,12 @@ class Digest:
             if not self.metrics.in_session(r):
                 return
             axis, price, equity, _ = self._ensure_series()
+            o, h, lo, close, e = _finite(r["open"], r["high"], r["low"], r["close"], r["equity"])
             t = r["open_time"] + self.metrics.interval_ms
             cut = axis.advance(t)
             x = axis.x(t)
-            close = float(r["close"])
             price.add(x, close, new_segment=cut)
-            equity.add(x, float(r["equity"]), new_segment=cut)
-            o, h, lo = float(r["open"]), float(r["high"]), float(r["low"])
+            equity.add(x, e, new_segment=cut)
             self.last_bars.add(t, o, h, lo, close)
             candles = self.candles
             if candles is not None:
@@ -185,7 +255,7 @@ class Digest:
             # The curve ends where the summary's does (the drawdown card's final equity).
             t = r["ts"]
             cut = self.axis.advance(t)
-            self.equity.add(self.axis.x(t), float(r["equity"]), new_segment=cut)
+            self.equity.add(self.axis.x(t), _finite(r["equity"])[0], new_segment=cut)
         elif kind == RecordType.FILL:
             self._fill(r)
         elif kind == RecordType.EXIT:
@@ -254,6 +324,46 @@ class Digest:
                 " — disabled" if r.get("disabled") else ""
             )
         self.incidents.add(Incident(r["ts"], f"{r['type']}", text))
+
+
+def _bar_columns(batch: list[Record]) -> tuple[tuple[Any, ...], ...] | None:
+    """The columns of a run of ``bar`` records — ts, open time, open, high, low, close,
+    equity and position, the last two as ``Decimal`` — or None unless each has every field,
+    integer times increasing, and a finite equity and position."""
+    try:
+        ts, open_times, o, h, lo, c, equity, position = zip(*map(_BAR_COLUMNS, batch), strict=True)
+        equities = tuple(map(Decimal, equity))
+        positions = tuple(map(Decimal, position))
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+    if not (
+        set(map(type, ts)) == _INTS
+        and set(map(type, open_times)) == _INTS
+        and all(map(lt, open_times, open_times[1:]))
+        and all(map(Decimal.is_finite, chain(equities, positions)))
+    ):
+        return None
+    return ts, open_times, o, h, lo, c, equities, positions
+
+
+def _floats(columns: list[tuple[Any, ...]]) -> tuple[list[float], ...] | None:
+    """The columns as floats (they become pixels), or None if a value is not a finite number:
+    then the chart takes the bars one by one, as ``_chart`` reads them."""
+    try:
+        floats = tuple(list(map(float, column)) for column in columns)
+    except (TypeError, ValueError):
+        return None
+    if not all(map(math.isfinite, chain.from_iterable(floats))):
+        return None
+    return floats
+
+
+def _finite(*values: Any) -> list[float]:
+    """Prices as floats for a chart; NaN or infinity (a corrupt journal) cannot be drawn."""
+    floats = [float(v) for v in values]
+    if not all(map(math.isfinite, floats)):
+        raise ValueError("not a finite number")
+    return floats
 
 
 def _feed_text(r: Record) -> str:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from itertools import accumulate
+from operator import sub, truediv
 from typing import Any
 
 from ..engine.records import RecordType
@@ -219,6 +222,36 @@ class Metrics:
         self.bar_equity = equity
         self.days.bar(close_time, equity)
         self._point(equity)
+
+    def add_bars(
+        self, close_times: Sequence[int], equities: Sequence[Decimal], in_position: int
+    ) -> None:
+        """``_bar`` for each of a run of session bars, in increasing close time (the caller
+        counted them as records): the same numbers, with the loops in ``accumulate`` and
+        ``max``. ``in_position`` is how many of them held a position."""
+        self.bars += len(equities)
+        self.bars_in_position += in_position
+        self.bar_equity = equities[-1]
+        self.days.bars(close_times, equities)
+        if self.starting_equity is None:
+            self.starting_equity = equities[0]
+        self.equity = equities[-1]
+        self.curve_points += len(equities)
+        # ``max(peak, e)`` keeps the peak unless e is above it, as ``_point`` does.
+        if self.peak is None:
+            peaks = list(accumulate(equities, max))
+        else:
+            peaks = list(accumulate(equities, max, initial=self.peak))[1:]
+        falls = list(map(sub, peaks, equities))
+        self.peak = peaks[-1]
+        self.max_drawdown = max(self.max_drawdown, *falls)
+        if min(peaks) > 0:
+            deepest = max(map(truediv, falls, peaks)) * HUNDRED
+            self.max_drawdown_pct = max(self.max_drawdown_pct, deepest)
+            return
+        for fall, peak in zip(falls, peaks, strict=True):
+            if fall and peak > 0 and fall / peak * HUNDRED > self.max_drawdown_pct:
+                self.max_drawdown_pct = fall / peak * HUNDRED
 
     def _position(self, ts: int, after: Decimal, qty: Decimal, price: Decimal) -> None:
         """Follow the position through a fill: the entry price and time of the open trade."""

@@ -8,7 +8,9 @@ open, the last close, the highest high and the lowest low: a 2-minute candle mad
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
+from collections.abc import Sequence
 
 import attrs
 
@@ -55,6 +57,38 @@ class Candles:
         candle.close = c
         candle.bars += 1
 
+    def extend(
+        self,
+        xs: Sequence[int],
+        prices: tuple[Sequence[float], Sequence[float], Sequence[float], Sequence[float]],
+        stop_above: int,
+    ) -> None:
+        """``add`` each bar, in increasing x, of one segment, a candle's worth at a time (no
+        NaN among the prices); stop once there are more than ``stop_above`` candles."""
+        opens, highs, lows, closes = prices
+        start = 0
+        if not self.origins:
+            self.add(xs[0], opens[0], highs[0], lows[0], closes[0], new_segment=True)
+            start = 1
+        segment = len(self.origins) - 1
+        origin = self.origins[segment]
+        while start < len(xs) and len(self.buckets) <= stop_above:
+            key = (segment, (xs[start] - origin) // self.width)
+            end = bisect_left(xs, origin + (key[1] + 1) * self.width, start)
+            high, low = max(highs[start:end]), min(lows[start:end])
+            candle = self.buckets.get(key)
+            if candle is None:
+                self.buckets[key] = Candle(
+                    xs[start], opens[start], high, low, closes[end - 1], end - start
+                )
+                if len(self.buckets) > self.limit:
+                    self._widen()
+            else:
+                candle.high, candle.low = max(candle.high, high), min(candle.low, low)
+                candle.close = closes[end - 1]
+                candle.bars += end - start
+            start = end
+
     def _widen(self) -> None:
         self.width *= 2
         merged: dict[tuple[int, int], Candle] = {}
@@ -95,6 +129,12 @@ class LastBars:
     def add(self, t: int, o: float, h: float, lo: float, c: float) -> None:
         self.seen += 1
         self.bars.append((t, o, h, lo, c))
+
+    def extend(self, ts: Sequence[int], *prices: Sequence[float]) -> None:
+        """``add`` each of the bars given as columns: open, high, low, close."""
+        self.seen += len(ts)
+        size = self.bars.maxlen or 0
+        self.bars.extend(zip(ts[-size:], *(column[-size:] for column in prices), strict=True))
 
     def fill(self, t: int, price: str, side: str, role: str, qty: str) -> None:
         self.fills.append((t, price, side, role, qty))

@@ -8,6 +8,9 @@ would draw at that width.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
+
 import attrs
 
 MAX_CUTS = 50
@@ -49,6 +52,25 @@ class TimeAxis:
             cut = True
         self.last = max(self.last, t)
         return cut
+
+    def continues(self, ts: Sequence[int]) -> bool:
+        """Whether ``advance`` over ``ts`` (increasing) would cut nothing and ``x`` of each is
+        plain ``t`` less the cuts so far: then ``extend`` does the same, at once."""
+        if self.cuts and ts[0] < self.cuts[-1].after:
+            return False
+        if len(self.cuts) >= MAX_CUTS:
+            return True
+        if self.last is not None and ts[0] - self.last > self.cut_after_ms:
+            return False
+        return len(ts) < 2 or max(map(int.__sub__, ts[1:], ts[:-1])) <= self.cut_after_ms
+
+    def extend(self, ts: Sequence[int]) -> list[int]:
+        """``advance`` over ``ts`` that ``continues``; their chart times."""
+        if self.first is None or self.last is None:
+            self.first = self.last = ts[0]
+        self.last = max(self.last, ts[-1])
+        removed = self.cuts[-1].removed if self.cuts else 0
+        return [t - removed for t in ts] if removed else list(ts)
 
     def x(self, t: int) -> int:
         """Chart time of ``t``; a time inside a cut sits at the cut."""
@@ -120,6 +142,39 @@ class Downsampled:
             b[4], b[5] = x, y
         if y > b[7]:
             b[6], b[7] = x, y
+
+    def extend(self, xs: Sequence[int], ys: Sequence[float]) -> None:
+        """``add`` each point, in increasing x, of one segment: the same buckets, a bucket's
+        worth of points at a time (``min``, ``max`` and slices instead of a call per point).
+        The ys hold no NaN: with one, ``min`` of a slice is not a point-by-point ``<``."""
+        start = 0
+        if not self.origins:
+            self.add(xs[0], ys[0])
+            start = 1
+        self.count += len(xs) - start
+        segment = len(self.origins) - 1
+        origin = self.origins[segment]
+        while start < len(xs):
+            key = (xs[start] - origin) // self.width
+            end = bisect_left(xs, origin + (key + 1) * self.width, start)
+            part = ys[start:end]
+            low, high = min(part), max(part)
+            low_x, high_x = xs[start + part.index(low)], xs[start + part.index(high)]
+            b = self.buckets.get((segment, key))
+            if b is None:
+                self.buckets[segment, key] = [xs[start], part[0], xs[end - 1], part[-1],
+                                              low_x, low, high_x, high]  # fmt: skip
+                span = self.spans[segment]
+                span[0], span[1] = min(span[0], key), max(span[1], key)
+                while sum(hi - lo + 1 for lo, hi in self.spans) > self.limit:
+                    self._widen()
+            else:
+                b[2], b[3] = xs[end - 1], part[-1]
+                if low < b[5]:
+                    b[4], b[5] = low_x, low
+                if high > b[7]:
+                    b[6], b[7] = high_x, high
+            start = end
 
     def _widen(self) -> None:
         self.width *= 2
