@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from ..report import write_reports
 from ..report.terminal import summary_lines
 from ..store.checkpoint import now_iso
 from ..store.rundir import RunDir, new_run, point_latest, runs_root
+from .report_process import ReportProcess
+
+log = logging.getLogger("trio_paper.run")
 
 
 @attrs.define
@@ -136,11 +140,23 @@ class Run:
         summary = orjson.loads(self.dir.summary_json.read_bytes())
         return summary_lines(summary, self.dir.summary_html)
 
-    def finish(self, reason: str, code: int | None = None, **fields: Any) -> None:
-        """Record how the run ended, write its reports, and make it ``runs/latest``."""
+    def finish(
+        self,
+        reason: str,
+        code: int | None = None,
+        reports: ReportProcess | None = None,
+        **fields: Any,
+    ) -> None:
+        """Record how the run ended, write its reports (by ``reports``, the process that
+        followed the journal, if there is one and it can), and make it ``runs/latest``."""
         self.manifest = attrs.evolve(
             self.manifest, ended=now_iso(), exit_reason=reason, exit_code=code, **fields
         )
         self.save()
-        write_reports(self.dir)
+        if reports is None or not reports.finish():
+            if reports is not None:
+                log.warning(
+                    "the report process failed (%s): writing the reports here", reports.error
+                )
+            write_reports(self.dir)
         point_latest(self.dir)

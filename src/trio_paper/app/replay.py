@@ -13,6 +13,7 @@ recovery code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import time
@@ -39,6 +40,7 @@ from ..venues.funding import FundingSchedule, read_funding
 from .catchup import catch_up, close, restore
 from .lifecycle import Run
 from .progress import progress_bar
+from .report_process import ReportProcess, worth_it
 from .settings import config_of, home_of, strategy_of
 
 Progress = Callable[[float], None]
@@ -79,11 +81,14 @@ def replay(
     checkpoint_every: int | None = None,
     funding: Path | None = None,
     mark: Path | None = None,
+    report_process: bool = True,
 ) -> ReplayResult:
     """Replay ``path`` into a run under ``home``; ``speed`` None means as fast as possible.
 
     An existing, unfinished ``run_id`` is resumed with the config it started with. ``funding``
-    (and ``mark``) are a candle replay's funding history: see ``venues.funding``.
+    (and ``mark``) are a candle replay's funding history: see ``venues.funding``. A big candle
+    file is reported by a second process as it replays (``report_process``), unless told not
+    to (a sweep's worker: its CPUs are taken).
     """
     if (funding is not None or mark is not None) and is_recording(path):
         raise ReplayError(f"{path} is a recording: --funding and --mark are for candle files")
@@ -95,8 +100,11 @@ def replay(
     extra["mark"] = None if mark is None else str(mark)
     config = _recorded_venue(config, path)
     run = _open_run(home, run_id, path, config, strategy, extra)
+    follow = report_process and not is_recording(path) and worth_it(path)
     try:
-        return _replay(run, path, config, strategy, speed, progress, checkpoint_every, extra)
+        return _replay(
+            run, path, config, strategy, speed, progress, checkpoint_every, extra, follow
+        )
     except UsageError:
         if not run.manifest.resumes:  # a bad input found mid-way: leave no half run behind
             shutil.rmtree(run.dir.path, ignore_errors=True)
@@ -126,6 +134,7 @@ def _replay(
     progress: Progress | None,
     checkpoint_every: int | None,
     extra: dict[str, str | None],
+    follow: bool,
 ) -> ReplayResult:
     funding = None if extra["funding"] is None else Path(extra["funding"])
     mark = None if extra["mark"] is None else Path(extra["mark"])
@@ -142,17 +151,21 @@ def _replay(
         if speed is not None or progress is not None:
             after = restored.after  # pace only what runs: a resumed replay does not wait again
             inputs = _paced((i for i in inputs if i.seq > after), speed, progress, reader)
-        with ResumedJournal(run.dir.events) as journal:
+        with contextlib.ExitStack() as stack:
+            journal = stack.enter_context(ResumedJournal(run.dir.events))
+            reports = stack.enter_context(ReportProcess(run.dir)) if follow else None
             done = catch_up(restored, inputs, journal, store, checkpoint_every)
             done.records += close(restored, journal, store, "end of input")
+            journal.close()
+            seconds = time.perf_counter() - clock
+            truncated = reader.truncated if reader else None
+            run.finish(
+                "end of input", items=restored.core.state.last_seq, truncated=truncated,
+                reports=reports,
+            )  # fmt: skip
     finally:
         if reader is not None:
             reader.close()
-    seconds = time.perf_counter() - clock
-    truncated = reader.truncated if reader else None
-    run.finish(
-        "end of input", items=restored.core.state.last_seq, truncated=truncated,
-    )  # fmt: skip
     disabled = restored.core.engine.state.strategy_disabled
     return ReplayResult(
         run.dir, done.items, done.records, seconds, truncated, restored.after, disabled

@@ -34,9 +34,12 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def write_reports(run: RunDir) -> None:
-    """Write ``summary.json`` and ``summary.html`` from the run's journal and manifest."""
-    summary, digest = summarize(run.events)
+def write_reports(run: RunDir, digest: Digest | None = None) -> None:
+    """Write ``summary.json`` and ``summary.html`` from the run's journal (its ``digest``, if
+    the caller made it) and manifest."""
+    if digest is None:
+        digest = Digest().read(run.events)
+    summary = digest.metrics.summary()
     atomic_write(run.summary_json, orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     page = render_page(summary, digest, read_manifest(run.manifest))
     atomic_write(run.summary_html, page.encode("utf-8"))

@@ -124,10 +124,11 @@ class Digest:
         self.trade_size = ZERO
         self.last_close: str | None = None
 
-    def read(self, path: Path) -> Digest:
-        """Digest the journal at ``path``; an unreadable line ends it, noted as an error."""
+    def read(self, path: Path, records: Iterable[Record] | None = None) -> Digest:
+        """Digest the journal at ``path`` (its ``records``, when the caller reads them another
+        way); an unreadable line ends it, noted as an error."""
         try:
-            self.add_all(read_journal(path))
+            self.add_all(read_journal(path) if records is None else records)
         except FileNotFoundError:
             self.metrics.journal_error = f"{path.name}: missing"
         except MalformedMessage as exc:
