@@ -20,13 +20,14 @@ from typing import Any, TypeVar
 from trio_paper.config import Config
 from trio_paper.core import Core
 from trio_paper.engine.strategies import load
-from trio_paper.inputs import ClosedBar, Input, SessionStart
+from trio_paper.inputs import ClosedBars, Input, SessionStart
 from trio_paper.report.digest import Digest
 from trio_paper.store.journal import JournalWriter, read_journal
 from trio_paper.venues.candles import read_candles
 
 T = TypeVar("T")
 FLUSH_EVERY = 16
+RUN = 512  # bars per input, as app.replay.CANDLE_RUN
 
 
 def _cpu(work: Callable[[], T]) -> tuple[float, T]:
@@ -43,7 +44,12 @@ def main() -> None:
     config = Config()
     core = Core(config, load(config.strategy.name, config.strategy.params))
     inputs: list[Input] = [SessionStart(1, bars[0].open_time, "stages")]
-    inputs += [ClosedBar(seq, bar.close_time, bar) for seq, bar in enumerate(bars, start=2)]
+    inputs += [
+        ClosedBars(
+            start + 2, tuple(bars[start : start + RUN]), ((),) * len(bars[start : start + RUN])
+        )
+        for start in range(0, len(bars), RUN)
+    ]
 
     def run() -> list[dict[str, Any]]:
         records = []

@@ -10,10 +10,12 @@ from trio_paper.codec import MalformedMessage, dumps
 from trio_paper.config import Config
 from trio_paper.core import Core, sanity_bounds
 from trio_paper.engine.intents import Enter
-from trio_paper.inputs import Backfill, SessionStart, Tick
+from trio_paper.inputs import Backfill, ClosedBars, SessionStart, Tick
 from trio_paper.model import Bar, Side
 from trio_paper.venues.binance_usdm import ws as binance_ws
 from trio_paper.venues.bitunix.rest import klines_body
+
+MINUTE = 60_000
 
 
 def push(ch: str, t: int, data: Any) -> str:
@@ -185,3 +187,23 @@ def test_a_resumed_session_start_is_in_the_outcome() -> None:
     assert start["seq"] == first.core.engine.state.seq + 1
     assert outcome.durable
     assert second.engine.state.seq == start["seq"]
+
+
+def test_a_run_of_candle_bars_fails_safe_bar_by_bar() -> None:
+    """An error on the second of three bars halts entries there, and the bars on either side
+    are handled as the inputs they are: each journaled, the last one's seq remembered."""
+    s = Session()
+    s.open(Side.SELL, "1010")  # a NaN high (no candle file has one) breaks the stop check
+    first = next(s.seq)
+    o, low, c, v = D("1000"), D("999"), D("1000"), D(1)
+    bars = tuple(
+        Bar("BTCUSDT", 60_000, T0 + n * MINUTE, o, D(high), low, c, v, c * v, "csv")
+        for n, high in ((1, "1001"), (2, "NaN"), (3, "1001"))
+    )
+    records = s.feed(ClosedBars(first, bars, ((), (), ())))
+    (halt,) = of_type(records, "risk")
+    assert "InvalidOperation" in halt["reason"]
+    assert any(f"ClosedBars seq {first + 1}" in notice for notice in s.core.notices)
+    assert [r["open_time"] for r in of_type(records, "bar")][-1] == T0 + 3 * MINUTE
+    assert s.core.state.last_seq == first + 2
+    assert [r["seq"] for r in s.out] == list(range(1, len(s.out) + 1))

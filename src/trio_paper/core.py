@@ -25,7 +25,7 @@ from .engine.risk import RiskSettings
 from .engine.strategies import Strategy
 from .inputs import (
     Backfill,
-    ClosedBar,
+    ClosedBars,
     FeedConnected,
     FeedDisconnected,
     FeedStale,
@@ -199,25 +199,41 @@ class Core:
             return self._failed(item, exc)
 
     def _failed(self, item: Input, exc: Exception) -> Outcome:
-        self.notices.append(
-            f"engine error on {type(item).__name__} seq {item.seq}: "
-            + "".join(traceback.format_exception(exc))
-        )
-        try:
-            self.engine.halt_on_error(item.t, f"engine error: {type(exc).__name__}: {exc}")
-        except Exception as again:  # the engine is past saving: at least keep the session
-            self.notices.append(f"engine halt failed too: {type(again).__name__}: {again}")
+        self._note_failure(f"{type(item).__name__} seq {item.seq}", item.t, exc)
         return Outcome.of(self._take(), start=True)
 
+    def _note_failure(self, what: str, t: int, exc: Exception) -> None:
+        """Log the error with its traceback and halt entries (a ``risk`` record)."""
+        self.notices.append(f"engine error on {what}: " + "".join(traceback.format_exception(exc)))
+        try:
+            self.engine.halt_on_error(t, f"engine error: {type(exc).__name__}: {exc}")
+        except Exception as again:  # the engine is past saving: at least keep the session
+            self.notices.append(f"engine halt failed too: {type(again).__name__}: {again}")
+
+    def _closed_bars(self, item: ClosedBars) -> Outcome:
+        """Each bar as the one input it is: the core's state, and its failing safe, per bar."""
+        engine, on_closed_bar = self.engine, self.decoder.bars.on_closed_bar
+        failed = False
+        for seq, (bar, settlements) in enumerate(
+            zip(item.bars, item.settlements, strict=True), start=item.first_seq
+        ):
+            self.state.last_seq = seq
+            try:
+                gap = on_closed_bar(bar)
+                if gap is not None:  # journaled as a feed gap, as a live session's would be
+                    engine.on_market(bar.open_time, gap)
+                engine.on_bar(bar.close_time, bar, live=True, settlements=settlements)
+            except Exception as exc:
+                self._note_failure(f"ClosedBars seq {seq}", bar.close_time, exc)
+                failed = True
+        return Outcome.of(self._take(), start=failed)
+
     def _on_item(self, item: Input) -> Outcome:
+        if isinstance(item, ClosedBars):
+            return self._closed_bars(item)
         t = item.t
         self.state.last_seq = item.seq
-        if isinstance(item, ClosedBar):
-            gap = self.decoder.bars.on_closed_bar(item.bar)
-            if gap is not None:  # journaled as a feed gap, as a live session's would be
-                self.engine.on_market(item.bar.open_time, gap)
-            self.engine.on_bar(t, item.bar, live=True, settlements=item.settlements)
-        elif isinstance(item, Tick):
+        if isinstance(item, Tick):
             for bar in self.decoder.on_clock(t):
                 self.engine.on_bar(t, bar, live=True)
             self.engine.on_clock(t)

@@ -33,16 +33,26 @@ class Frame:
 
 
 @attrs.frozen
-class ClosedBar:
-    """A bar read from a candle file, at its close time: the input of a bars-only backtest,
-    with the funding settlements due by then (``replay --funding``).
+class ClosedBars:
+    """Consecutive bars read from a candle file, each at its close time: the input of a
+    bars-only backtest, a run at a time (a year is half a million bars), with the funding
+    settlements due by each (``replay --funding``).
 
-    Never recorded (the candle file is the recording)."""
+    Bar ``i`` is input ``first_seq + i``; ``seq`` and ``t`` are the last bar's, so a checkpoint
+    after this input covers them all. Never recorded (the candle file is the recording)."""
 
-    seq: int
-    t: int
-    bar: Bar
-    settlements: tuple[Settlement, ...] = ()
+    first_seq: int
+    bars: tuple[Bar, ...]
+    settlements: tuple[tuple[Settlement, ...], ...]
+    """One tuple per bar (mostly empty)."""
+
+    @property
+    def seq(self) -> int:
+        return self.first_seq + len(self.bars) - 1
+
+    @property
+    def t(self) -> int:
+        return self.bars[-1].close_time
 
 
 @attrs.frozen
@@ -153,8 +163,8 @@ Control = (
 )
 Item = Frame | Control
 """What a session records."""
-Input = Item | ClosedBar
-"""What the core takes: a recorded item, or a bar of a candle file."""
+Input = Item | ClosedBars
+"""What the core takes: a recorded item, or bars of a candle file."""
 
 CONTROLS: dict[str, type[Control]] = {
     cls.KIND: cls

@@ -18,7 +18,7 @@ from trio_paper.engine.intents import Intent
 from trio_paper.engine.records import Record
 from trio_paper.engine.state import Account, BrokerState, Order
 from trio_paper.engine.strategies import Strategy, View
-from trio_paper.inputs import Frame, Item, SessionStart
+from trio_paper.inputs import Frame, Input, SessionStart
 from trio_paper.model import Bar, MarkPrice, Quote, Side
 
 D = Decimal
@@ -126,7 +126,7 @@ class FedCore:
         self.out: list[Record] = []
         self.feed(SessionStart(next(self.seq), T0 + 500, run_id))
 
-    def feed(self, item: Item) -> list[Record]:
+    def feed(self, item: Input) -> list[Record]:
         records = self.core.on_item(item).records
         self.out += records
         return records

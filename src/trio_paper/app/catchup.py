@@ -80,22 +80,24 @@ def catch_up(
     core, after, run_id = restored.core, restored.after, restored.run.id
     on_item, append_new, notices = core.on_item, journal.append_new, core.notices
     done = Progress()
+    previous = after  # the seq of the last input run (an input may be a run of bars)
     for item in inputs:
         seq = item.seq
         if seq <= after:
             continue
-        done.items += 1
+        done.items += seq - previous
         # Most inputs produce no record and no notice: these checks keep their cost to that.
         out = on_item(item).records
         if out:
             done.records += append_new(out)
         if notices:
             log_notices("replay", notices)  # a strategy's traceback, a bad frame
-        if journal.pending and seq % FLUSH_EVERY == 0:
+        if journal.pending and seq // FLUSH_EVERY != previous // FLUSH_EVERY:
             journal.flush()  # to the OS: survives a killed process, not a power cut
-        if checkpoint_every and seq % checkpoint_every == 0:
+        if checkpoint_every and seq // checkpoint_every != previous // checkpoint_every:
             journal.sync()
             store.save(checkpoint_of(run_id, core))
+        previous = seq
     return done
 
 

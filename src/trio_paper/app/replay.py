@@ -28,7 +28,8 @@ from ..core import Core
 from ..engine.strategies import Strategy
 from ..errors import Exit, UsageError
 from ..fidelity import bars_only_model
-from ..inputs import ClosedBar, Input, SessionStart
+from ..inputs import ClosedBars, Input, SessionStart
+from ..model import Bar, Settlement
 from ..store.checkpoint import CheckpointStore
 from ..store.files import private_dir
 from ..store.journal import ResumedJournal
@@ -44,6 +45,9 @@ from .report_process import ReportProcess, worth_it
 from .settings import config_of, home_of, strategy_of
 
 Progress = Callable[[float], None]
+CANDLE_RUN = 512
+"""Bars of a candle file per input: the core, the journal and this loop then cost per run of
+bars, not per bar, where they do no work a bar needs."""
 
 
 class ReplayError(UsageError):
@@ -145,8 +149,12 @@ def _replay(
     clock = time.perf_counter()
     reader = RecordingReader(path) if run.manifest.input_kind == "recording" else None
     try:
+        # Paced, a bar at a time; with checkpoints, runs that end where they fall.
+        run_of = 1 if speed is not None else min(CANDLE_RUN, checkpoint_every or CANDLE_RUN)
         inputs: Iterable[Input] = (
-            reader if reader else _candle_inputs(restored.core, path, schedule)
+            reader
+            if reader
+            else _candle_inputs(restored.core, path, restored.after, run_of, schedule)
         )
         if speed is not None or progress is not None:
             after = restored.after  # pace only what runs: a resumed replay does not wait again
@@ -214,20 +222,33 @@ def _open_run(
 
 
 def _candle_inputs(
-    core: Core, path: Path, funding: FundingSchedule | None = None
+    core: Core, path: Path, after: int, run: int, funding: FundingSchedule | None = None
 ) -> Iterator[Input]:
-    """A candle file as inputs: a session start, then each bar at its close time with the
-    funding settlements due by then."""
+    """A candle file as inputs: a session start (input 1), then its bars (input 2 on), each at
+    its close time with the funding settlements due by then, in runs that end at multiples of
+    ``run`` (so a checkpoint every N inputs lands where it would bar by bar when ``run``
+    divides N). Inputs up to ``after`` (a checkpoint's) are read but not given."""
     interval_ms = INTERVAL_MS[core.config.venue.interval]
     described = funding.describe() if funding is not None else None
     core.model = bars_only_model(core.config, path.name, described)
-    first = True
+    bars: list[Bar] = []
+    settlements: list[tuple[Settlement, ...]] = []
+    first = 0
     for seq, bar in enumerate(read_candles(path, core.config.venue.symbol, interval_ms), start=2):
-        if first:
+        if seq == 2:
             yield SessionStart(1, bar.open_time, f"candles:{path.name}")
-            first = False
         due = tuple(funding.take(bar)) if funding is not None else ()  # every bar, resumed or not
-        yield ClosedBar(seq, bar.close_time, bar, due)
+        if seq <= after:
+            continue
+        if not bars:
+            first = seq
+        bars.append(bar)
+        settlements.append(due)
+        if seq % run == 0:
+            yield ClosedBars(first, tuple(bars), tuple(settlements))
+            bars, settlements = [], []
+    if bars:
+        yield ClosedBars(first, tuple(bars), tuple(settlements))
 
 
 def _paced(
