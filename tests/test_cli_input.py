@@ -85,15 +85,20 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     truncated.write_bytes(whole[: len(whole) // 2])
     folder = tmp_path / "folder"
     folder.mkdir()
+    absurd = candles(tmp_path / "absurd.csv", 3000)  # row 2,500 has a high of 1e30
+    lines = absurd.read_text().splitlines()
+    lines[2500] = lines[2500].replace(",101,", ",1000000000000000000000000000000,", 1)
+    absurd.write_text("\n".join(lines) + "\n")
     return {
         "binary": (binary, "not UTF-8 text: a binary file?"),
         "not gzip": (not_gzip, "plain.csv.gz: not a readable gzip file"),
         "truncated": (truncated, "cut.csv.gz:"),
         "directory": (folder, "a directory, not a file"),
+        "absurd": (absurd, "absurd.csv:2501: a price outside [0.1, 10000000]"),
     }
 
 
-@pytest.mark.parametrize("case", ["binary", "not gzip", "truncated", "directory"])
+@pytest.mark.parametrize("case", ["binary", "not gzip", "truncated", "directory", "absurd"])
 def test_a_bad_input_file_is_one_line_and_leaves_no_run(
     case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

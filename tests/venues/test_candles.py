@@ -120,6 +120,27 @@ def test_bad_rows_are_refused_at_their_line(
     assert reason in info.value.reason
 
 
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("0,100,1000000000000000000000000000000,99,100,1", "h=1000000000000000000000000000000"),
+        ("0,100,101,0.00000000000000000001,100,1", "l=0.00000000000000000001"),
+    ],
+)
+def test_absurd_prices_are_refused_at_their_line_given_the_sane_range(
+    tmp_path: Path, row: str, reason: str
+) -> None:
+    """Well-formed and absurd (1e30, 1e-20): refused before any bar reaches the broker."""
+    path = tmp_path / "c.csv"
+    path.write_text(f"{HEAD}60000,100,101,99,100,1\n{row.replace('0,', '120000,', 1)}\n")
+    sane = Decimal("0.1"), Decimal("10000000")
+    with pytest.raises(CandleError) as info:
+        list(read_candles(path, interval_ms=60_000, prices=sane))
+    assert info.value.where == f"{path}:3"
+    assert "a price outside [0.1, 10000000]" in info.value.reason
+    assert reason in info.value.reason
+
+
 def _written(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())

@@ -231,24 +231,26 @@ def _candle_inputs(
     interval_ms = INTERVAL_MS[core.config.venue.interval]
     described = funding.describe() if funding is not None else None
     core.model = bars_only_model(core.config, path.name, described)
-    bars: list[Bar] = []
+    run_bars: list[Bar] = []
     settlements: list[tuple[Settlement, ...]] = []
     first = 0
-    for seq, bar in enumerate(read_candles(path, core.config.venue.symbol, interval_ms), start=2):
+    sane = core.bounds.min_price, core.bounds.max_price
+    bars = read_candles(path, core.config.venue.symbol, interval_ms, sane)
+    for seq, bar in enumerate(bars, start=2):
         if seq == 2:
             yield SessionStart(1, bar.open_time, f"candles:{path.name}")
         due = tuple(funding.take(bar)) if funding is not None else ()  # every bar, resumed or not
         if seq <= after:
             continue
-        if not bars:
+        if not run_bars:
             first = seq
-        bars.append(bar)
+        run_bars.append(bar)
         settlements.append(due)
         if seq % run == 0:
-            yield ClosedBars(first, tuple(bars), tuple(settlements))
-            bars, settlements = [], []
-    if bars:
-        yield ClosedBars(first, tuple(bars), tuple(settlements))
+            yield ClosedBars(first, tuple(run_bars), tuple(settlements))
+            run_bars, settlements = [], []
+    if run_bars:
+        yield ClosedBars(first, tuple(run_bars), tuple(settlements))
 
 
 def _paced(

@@ -43,7 +43,7 @@ class CandleError(MalformedMessage):
 def detect_interval(path: Path) -> int:
     """The bar interval of the candle file at ``path``, in ms: the most common step between
     consecutive open times among its first rows (ties go to the shorter step)."""
-    times = (bar.open_time for bar in _bars(path, "", 1))
+    times = (bar.open_time for bar in _bars(path, "", 1, None))
     steps = Counter(b - a for a, b in itertools.pairwise(itertools.islice(times, INTERVAL_SAMPLE)))
     if not steps:
         raise CandleError("fewer than two rows: the interval cannot be told", str(path))
@@ -51,16 +51,20 @@ def detect_interval(path: Path) -> int:
 
 
 def read_candles(
-    path: Path, symbol: str = "BTCUSDT", interval_ms: int | None = None
+    path: Path,
+    symbol: str = "BTCUSDT",
+    interval_ms: int | None = None,
+    prices: tuple[Decimal, Decimal] | None = None,
 ) -> Iterator[Bar]:
     """Yield each row of ``path`` as a closed ``Bar`` with ``source="csv"``.
 
     ``interval_ms`` None means the file's own (``detect_interval``). Candle files carry no
-    quote volume; it is estimated as close × volume.
+    quote volume; it is estimated as close × volume. ``prices`` (lowest, highest), when given,
+    is the sane range: a row outside it is an error (a price of 1e30 is a broken file).
     """
     if interval_ms is None:
         interval_ms = detect_interval(path)
-    return _bars(path, symbol, interval_ms)
+    return _bars(path, symbol, interval_ms, prices)
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -76,7 +80,9 @@ def _parse_time_text(text: str) -> int:
     return datetime_to_ms(parsed)
 
 
-def _bars(path: Path, symbol: str, interval_ms: int) -> Iterator[Bar]:
+def _bars(
+    path: Path, symbol: str, interval_ms: int, prices: tuple[Decimal, Decimal] | None
+) -> Iterator[Bar]:
     """Each data row as a ``Bar``, checked in order; a file that is not readable text (binary,
     not gzip, cut short) is a ``CandleError`` too."""
     if path.is_dir():
@@ -85,7 +91,7 @@ def _bars(path: Path, symbol: str, interval_ms: int) -> Iterator[Bar]:
     try:
         with _open_text(path) as handle:
             rows = csv.reader(handle)
-            yield from _rows(path, rows, symbol, interval_ms)
+            yield from _rows(path, rows, symbol, interval_ms, prices)
     except FileNotFoundError:
         raise CandleError("no such file", str(path)) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
@@ -108,7 +114,13 @@ def _next_line(rows: Any) -> int:
     return (rows.line_num if rows is not None else 0) + 1
 
 
-def _rows(path: Path, rows: Iterator[list[str]], symbol: str, interval_ms: int) -> Iterator[Bar]:
+def _rows(
+    path: Path,
+    rows: Iterator[list[str]],
+    symbol: str,
+    interval_ms: int,
+    prices: tuple[Decimal, Decimal] | None,
+) -> Iterator[Bar]:
     """The rows of an open file as bars. (One generator and no call per row on the good path:
     a year is 525,600 rows, and a line's ``where`` is only formatted for an error.)"""
     try:
@@ -143,21 +155,27 @@ def _rows(path: Path, rows: Iterator[list[str]], symbol: str, interval_ms: int) 
         if previous is not None and open_time <= previous:
             raise CandleError(f"time goes backwards or repeats at {open_time}", f"{path}:{number}")
         previous = open_time
-        prices = prices_of(row)
-        digits = "".join(prices)
+        texts = prices_of(row)
+        digits = "".join(texts)
         # Plain ASCII digits and points pass at once; anything else (a sign, an exponent, a
         # space, "1_000", "NaN", "١") is checked number by number, as strict_decimal reads it.
         if not (digits.isascii() and digits.replace(".", "").isdigit()):
-            _strict_numbers(prices, f"{path}:{number}")
+            _strict_numbers(texts, f"{path}:{number}")
         try:
-            o, h, lo, c, v = map(Decimal, prices)
+            o, h, lo, c, v = map(Decimal, texts)
         except InvalidOperation:
-            _refuse_numbers(prices, f"{path}:{number}")
+            _refuse_numbers(texts, f"{path}:{number}")
         # lo <= min(o, c) and max(o, c) <= h, spelled out: four comparisons, no calls.
         if not (lo <= o and lo <= c and o <= h and c <= h):
             raise CandleError(f"OHLC inconsistent: o={o} h={h} l={lo} c={c}", f"{path}:{number}")
         if lo <= 0:  # the low is the smallest: every price is positive
             raise CandleError(f"prices must be > 0: l={lo}", f"{path}:{number}")
+        if prices is not None and not (prices[0] <= lo and h <= prices[1]):
+            raise CandleError(
+                f"a price outside [{prices[0]}, {prices[1]}] (instrument.tick_size to "
+                f"instrument.max_price_usdt): l={lo:f} h={h:f}",
+                f"{path}:{number}",
+            )
         yield Bar(symbol, interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
 
 
