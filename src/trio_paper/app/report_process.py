@@ -45,7 +45,13 @@ def worth_it(input_path: Path) -> bool:
         big = input_path.stat().st_size >= MIN_INPUT_BYTES
     except OSError:
         return False
-    return big and len(os.sched_getaffinity(0)) >= 2
+    return big and _cpus() >= 2
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (all of them where the OS cannot say: macOS)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 class ReportProcess:
