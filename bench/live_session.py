@@ -31,7 +31,7 @@ import sys
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -139,8 +139,24 @@ class ProbedDurable(Durable):
         self.probe.synced()
 
 
-def build(home: Path, ws_url: str, rest_url: str, probe: Probe) -> tuple[Session, Durable]:
-    """A session as ``app.run`` builds one, with the probe on its disk."""
+def exchange_clock(exchange_ms: int, perf_ns: int, speed: float) -> Callable[[], int]:
+    """The simulator's exchange clock, read off the machine's monotonic clock: what the
+    session takes for the wall clock. Played thousands of times faster than recorded, the
+    recording's times run ahead of the real wall clock at once, and every frame would be
+    refused as too far from its receive time (``feed.max_clock_skew_s``), logged, and never
+    reach the engine."""
+
+    def clock_ms() -> int:
+        return exchange_ms + int((time.perf_counter_ns() - perf_ns) * speed / 1_000_000)
+
+    return clock_ms
+
+
+def build(
+    home: Path, ws_url: str, rest_url: str, probe: Probe, clock_ms: Callable[[], int]
+) -> tuple[Session, Durable]:
+    """A session as ``app.run`` builds one, with the probe on its disk, on the exchange's
+    clock."""
     config = Config()
     strategy = load_strategy(config.strategy.name, config.strategy.params)
     ensure_home(home)
@@ -156,7 +172,7 @@ def build(home: Path, ws_url: str, rest_url: str, probe: Probe) -> tuple[Session
     )
     plan = SessionPlan(
         config, run.id, 24 * 60, ws_url, rest_url, home / "state",
-        warmup_bars=max(config.feed.warmup_bars, strategy.warmup_bars),
+        warmup_bars=max(config.feed.warmup_bars, strategy.warmup_bars), clock_ms=clock_ms,
     )  # fmt: skip
     return Session(plan, Core(config, strategy), durable), durable
 
@@ -224,7 +240,8 @@ def main() -> None:
     probe = Probe(keep_stamps=not args.until_idle)
     print("ready", flush=True)  # imports done: the simulator may start now
     urls = orjson.loads(sys.stdin.readline())
-    session, durable = build(args.home, urls["ws_url"], urls["rest_url"], probe)
+    clock = exchange_clock(**urls["clock"])
+    session, durable = build(args.home, urls["ws_url"], urls["rest_url"], probe, clock)
     try:
         result = trio.run(run, session, probe, args.warmup, args.measure)
     finally:
