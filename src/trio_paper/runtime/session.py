@@ -3,15 +3,17 @@
 ::
 
     feed ─┐
-    ticks ├─▶ inputs channel ─▶ engine task: record → core → journal ─▶ group commit ─▶ checkpoint
-    backfills                                 │
-    kill file ┘                               └─▶ gap → backfill request; kill → stop
+    ticks ├─▶ inputs channel ─▶ engine task: record → core → journal    (buffered)
+    backfills                                 │           ┆
+    kill file ┘                               │           writer task: group commit → checkpoint
+                                              └─▶ gap → backfill request; kill → stop
 
 The engine task is the only consumer: it numbers each input, records it, then hands it to the
-core, so the recording's order is the order the core saw. Producers run under a cancel scope
-whose deadline is ``--minutes``; when it expires (or ``request_stop``, or the kill switch), the
-session sends one ``stop`` input, the engine writes ``session_end``, commits and checkpoints —
-shielded, and bounded by ``stop_grace_s``.
+core, so the recording's order is the order the core saw. Its writer task (``Durable.run``)
+commits what it buffered meanwhile; only a fill, an exit or the start waits for the disk.
+Producers run under a cancel scope whose deadline is ``--minutes``; when it expires (or
+``request_stop``, or the kill switch), the session sends one ``stop`` input, the engine writes
+``session_end``, commits and checkpoints — shielded, and bounded by ``stop_grace_s``.
 
 The session owns no process-wide state: signals, the exit code's meaning and the run folder
 are the application's (``app/run.py``), so a test runs a whole session in-process.
