@@ -51,10 +51,15 @@ class AppendLog:
         self.pending += 1
 
     def flush(self) -> None:
-        self._write(self.take())
+        if self._buffer:
+            self._out.write(b"".join(self._buffer))
+            self._buffer.clear()  # kept when the write fails: ``close`` tries it, and says so
+        self._out.flush()
+        self.pending = 0
 
     def sync(self) -> None:
-        self.sync_taken(self.take())
+        self.flush()
+        os.fsync(self._raw.fileno())
 
     def take(self) -> list[bytes]:
         """The lines buffered so far, handed over for ``sync_taken``; the buffer starts afresh."""
@@ -64,14 +69,12 @@ class AppendLog:
 
     def sync_taken(self, taken: list[bytes]) -> None:
         """Write lines handed over by ``take``, in order, and fsync them. Safe in another thread
-        while ``write_line`` goes on: it touches only the file, never the buffer."""
-        self._write(taken)
-        os.fsync(self._raw.fileno())
-
-    def _write(self, taken: list[bytes]) -> None:
+        while ``write_line`` goes on: it touches only the file, never the buffer. Lines whose
+        write fails are gone from the buffer: ``close`` does not write them again."""
         if taken:
             self._out.write(b"".join(taken))
         self._out.flush()
+        os.fsync(self._raw.fileno())
 
     def close(self) -> None:
         if self._raw.closed:
