@@ -210,6 +210,7 @@ async def test_a_failed_sync_is_fatal_to_the_writer_and_its_waiters_and_never_re
             take_input(durable, 2)
             nursery.start_soon(wait_for_commit)  # the second batch: the disk is full
             await trio.sleep_forever()
+    take_input(durable, 3)  # buffered after the failure: never written, not even by close
     durable.close()
     (fatal,) = caught.value.exceptions
     assert "cannot write" in str(fatal)
@@ -218,3 +219,4 @@ async def test_a_failed_sync_is_fatal_to_the_writer_and_its_waiters_and_never_re
     assert journal.syncs == 2  # never retried
     assert [name for name, _ in disk.calls] == ["_sync", "save", "_sync"]  # no checkpoint after
     assert on_disk(tmp_path / "events.jsonl") == [1]
+    assert on_disk(tmp_path / "recording.jsonl") == [1, 2]  # synced before the journal failed

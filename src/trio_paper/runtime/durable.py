@@ -137,20 +137,30 @@ class Durable:
 
     def close(self) -> None:
         for writer in (self.recorder, self.journal):
+            if isinstance(self._failed, FatalIO):
+                # Nothing is written after a failed commit: the inputs buffered since would
+                # follow a batch the disk refused (a hole, or a torn line, in the journal).
+                writer.take()
             with contextlib.suppress(OSError):  # already reported by the commit that failed
                 writer.close()
 
     def _take(self, checkpoint_due: CheckpointDue) -> Batch:
         """Between two inputs: what the buffers hold, and the core's checkpoint if due."""
+        checkpoint = checkpoint_due()  # first: if it fails, the lines stay in the buffers
         self._taken += 1
-        return Batch(self._taken, self.recorder.take(), self.journal.take(), checkpoint_due())
+        return Batch(self._taken, self.recorder.take(), self.journal.take(), checkpoint)
 
     async def _write(self, batch: Batch) -> None:
-        await self._commit(batch)
-        self._synced = batch.number
-        self._wake()
-        if batch.checkpoint is not None:
-            await self._save(batch.checkpoint)
+        try:
+            await self._commit(batch)
+            self._synced = batch.number
+            self._wake()
+            if batch.checkpoint is not None:
+                await self._save(batch.checkpoint)
+        except Exception as exc:
+            self._failed = exc
+            self._wake()
+            raise
         self._done = batch.number
         self._wake()
 
