@@ -121,6 +121,8 @@ def measure_latency(
     result, stamps, sends = _run_pair(
         recording, speed, False, ["--warmup", str(warmup), "--measure", str(seconds)], src
     )
+    if result["bad_frames"]:  # refused frames never reach the engine: not the live path
+        raise RuntimeError(f"the benchmark session refused {result['bad_frames']} frames")
     start, end = int(result["start_ns"]), int(result["end_ns"])
     sent = {sends[i]: sends[i + 1] for i in range(0, len(sends), 2)}
     in_window = {h for h, t in sent.items() if start <= t < end}

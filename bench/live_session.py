@@ -14,11 +14,12 @@ disk (``Durable``, its recorder and its journal), and stamps ``time.perf_counter
 - **buffered**: when the engine task's ``journal.append(records)`` returns for a frame — the
   frame has been recorded, decoded, validated and run through the engine, and its records (most
   frames have none) are in the journal's buffer;
-- **durable**: when the group commit (``Durable.commit``: fsync of the recording, then the
-  journal) that covers the frame returns.
+- **durable**: when the group commit that covers the frame has fsync'd the recording, then the
+  journal (``Durable._commit`` returns for the batch the writer task took after the frame was
+  buffered; a frame buffered while a batch is in flight counts with the next one).
 
 It writes FILE as int64 triples ``(hash(frame text), buffered, durable)`` and prints one JSON
-line: the measurement window, frame counts, the group commits (start and end), VmRSS samples
+line: the measurement window, frame counts, the group commits (taken and synced), VmRSS samples
 (every 0.5 s) and VmHWM.
 """
 
@@ -29,7 +30,8 @@ import resource
 import sys
 import time
 from array import array
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ from trio_paper.config import Config
 from trio_paper.core import Core
 from trio_paper.engine.strategies import load as load_strategy
 from trio_paper.inputs import Frame, Item
-from trio_paper.runtime.durable import Durable
+from trio_paper.runtime.durable import Batch, CheckpointDue, Durable
 from trio_paper.runtime.session import Session, SessionPlan
 from trio_paper.store.checkpoint import CheckpointStore, now_iso
 from trio_paper.store.journal import JournalWriter
@@ -61,9 +63,11 @@ class Probe:
         self.keep_stamps = keep_stamps
         """False when measuring memory: 388,800 triples would be 9 MB of the process's own."""
         self.stamps: array[int] = array("q")  # (hash, buffered, durable) triples
-        self.commits: array[int] = array("q")  # (started, returned) pairs
+        self.commits: array[int] = array("q")  # (taken, synced) pairs
         self.current: int | None = None
-        self.unsynced = 0  # triples at the end of ``stamps`` still waiting for a commit
+        self.untaken = 0  # frames buffered since the writer last took the buffers
+        self.in_flight: deque[tuple[int, int]] = deque()  # (taken at, frames) per batch
+        self.unsynced = 0  # index of the first triple whose batch is not synced yet
         self.frames = 0
 
     def recorded(self, item: Item) -> None:
@@ -73,17 +77,25 @@ class Probe:
         if self.current is not None:
             if self.keep_stamps:
                 self.stamps.extend((self.current, time.perf_counter_ns(), 0))
-                self.unsynced += 1
+                self.untaken += 1
             self.frames += 1
             self.current = None
 
-    def committed(self, started: int) -> None:
+    def taken(self) -> None:
+        """The writer took the buffers: the frames buffered so far go with this batch."""
+        self.in_flight.append((time.perf_counter_ns(), self.untaken))
+        self.untaken = 0
+
+    def synced(self) -> None:
+        """The oldest batch in flight is fsync'd: its frames are durable, the later ones not."""
         now = time.perf_counter_ns()
+        taken, frames = self.in_flight.popleft()
         if self.keep_stamps:
-            self.commits.extend((started, now))
-        for index in range(len(self.stamps) - 3 * self.unsynced + 2, len(self.stamps), 3):
+            self.commits.extend((taken, now))
+        first = self.unsynced
+        for index in range(3 * first + 2, 3 * (first + frames), 3):
             self.stamps[index] = now
-        self.unsynced = 0
+        self.unsynced = first + frames
 
 
 class ProbedRecorder(RecordingWriter):
@@ -117,14 +129,34 @@ class ProbedDurable(Durable):
         super().__init__(recorder, journal, store)
         self.probe = probe
 
-    async def commit(self) -> None:
-        started = time.perf_counter_ns()
-        await super().commit()
-        self.probe.committed(started)
+    def _take(self, checkpoint_due: CheckpointDue) -> Batch:
+        batch = super()._take(checkpoint_due)
+        self.probe.taken()
+        return batch
+
+    async def _commit(self, batch: Batch) -> None:
+        await super()._commit(batch)
+        self.probe.synced()
 
 
-def build(home: Path, ws_url: str, rest_url: str, probe: Probe) -> tuple[Session, Durable]:
-    """A session as ``app.run`` builds one, with the probe on its disk."""
+def exchange_clock(exchange_ms: int, perf_ns: int, speed: float) -> Callable[[], int]:
+    """The simulator's exchange clock, read off the machine's monotonic clock: what the
+    session takes for the wall clock. Played thousands of times faster than recorded, the
+    recording's times run ahead of the real wall clock at once, and every frame would be
+    refused as too far from its receive time (``feed.max_clock_skew_s``), logged, and never
+    reach the engine."""
+
+    def clock_ms() -> int:
+        return exchange_ms + int((time.perf_counter_ns() - perf_ns) * speed / 1_000_000)
+
+    return clock_ms
+
+
+def build(
+    home: Path, ws_url: str, rest_url: str, probe: Probe, clock_ms: Callable[[], int]
+) -> tuple[Session, Durable]:
+    """A session as ``app.run`` builds one, with the probe on its disk, on the exchange's
+    clock."""
     config = Config()
     strategy = load_strategy(config.strategy.name, config.strategy.params)
     ensure_home(home)
@@ -140,7 +172,7 @@ def build(home: Path, ws_url: str, rest_url: str, probe: Probe) -> tuple[Session
     )
     plan = SessionPlan(
         config, run.id, 24 * 60, ws_url, rest_url, home / "state",
-        warmup_bars=max(config.feed.warmup_bars, strategy.warmup_bars),
+        warmup_bars=max(config.feed.warmup_bars, strategy.warmup_bars), clock_ms=clock_ms,
     )  # fmt: skip
     return Session(plan, Core(config, strategy), durable), durable
 
@@ -208,7 +240,8 @@ def main() -> None:
     probe = Probe(keep_stamps=not args.until_idle)
     print("ready", flush=True)  # imports done: the simulator may start now
     urls = orjson.loads(sys.stdin.readline())
-    session, durable = build(args.home, urls["ws_url"], urls["rest_url"], probe)
+    clock = exchange_clock(**urls["clock"])
+    session, durable = build(args.home, urls["ws_url"], urls["rest_url"], probe, clock)
     try:
         result = trio.run(run, session, probe, args.warmup, args.measure)
     finally:

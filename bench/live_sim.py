@@ -2,8 +2,10 @@
 
 ``python -m bench.live_sim RECORDING --speed S --sends FILE [--once]`` serves RECORDING on
 loopback (``open_simulator``), prints one JSON line with its URLs, and serves until SIGTERM or
-SIGINT. Then it writes FILE: for every data push handed to a socket, ``hash(text)`` and the
-``time.perf_counter_ns()`` just before the hand-over (``Simulator.on_push``), as int64 pairs.
+SIGINT; the line also gives its exchange clock (``clock``: the exchange time at a
+``perf_counter_ns``, and the speed) for the session to run on. Then it writes FILE: for every
+data push handed to a socket, ``hash(text)`` and the ``time.perf_counter_ns()`` just before the
+hand-over (``Simulator.on_push``), as int64 pairs.
 
 Run with ``PYTHONHASHSEED=0`` like the session it serves, so that ``hash(text)`` names a
 frame identically in both processes; ``perf_counter_ns`` is CLOCK_MONOTONIC on Linux, one clock
@@ -39,7 +41,13 @@ async def serve(recording: Path, speed: float, loop: bool, sends: array[int]) ->
             sends.append(time.perf_counter_ns())
 
         sim.on_push = stamp
-        line = {"ws_url": sim.ws_url, "rest_url": sim.rest_url, "pushes": len(tape)}
+        # The exchange's clock now, on the machine's monotonic clock: the session reads its
+        # time off it, so the frames' times are current to it (and pass its sanity bounds).
+        clock = {"exchange_ms": sim.exchange_now(), "perf_ns": time.perf_counter_ns()}
+        line = {
+            "ws_url": sim.ws_url, "rest_url": sim.rest_url, "pushes": len(tape),
+            "clock": {**clock, "speed": speed},
+        }  # fmt: skip
         print(orjson.dumps(line).decode(), flush=True)
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for _ in signals:

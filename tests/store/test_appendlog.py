@@ -85,3 +85,21 @@ def test_gzip_bytes_do_not_depend_on_the_time(tmp_path: Path) -> None:
     with AppendLog(path, create=True) as log:
         log.write_line(b"x")
     assert path.read_bytes()[4:8] == b"\x00\x00\x00\x00"
+
+
+def test_take_hands_the_lines_over_and_sync_taken_writes_them_while_writes_go_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "log.jsonl"
+    with AppendLog(path, create=True) as log:
+        log.write_line(b"1")
+        log.write_line(b"2")
+        taken = log.take()
+        assert log.pending == 0
+        log.write_line(b"3")  # buffered afresh: not part of what was taken
+        log.sync_taken(taken)
+        assert path.read_bytes() == b"1\n2\n"
+        log.sync_taken(log.take())
+        assert path.read_bytes() == b"1\n2\n3\n"
+        log.sync_taken([])  # nothing taken: an fsync, no bytes
+    assert path.read_bytes() == b"1\n2\n3\n"

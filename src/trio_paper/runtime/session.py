@@ -3,15 +3,17 @@
 ::
 
     feed ─┐
-    ticks ├─▶ inputs channel ─▶ engine task: record → core → journal ─▶ group commit ─▶ checkpoint
-    backfills                                 │
-    kill file ┘                               └─▶ gap → backfill request; kill → stop
+    ticks ├─▶ inputs channel ─▶ engine task: record → core → journal    (buffered)
+    backfills                                 │           ┆
+    kill file ┘                               │           writer task: group commit → checkpoint
+                                              └─▶ gap → backfill request; kill → stop
 
 The engine task is the only consumer: it numbers each input, records it, then hands it to the
-core, so the recording's order is the order the core saw. Producers run under a cancel scope
-whose deadline is ``--minutes``; when it expires (or ``request_stop``, or the kill switch), the
-session sends one ``stop`` input, the engine writes ``session_end``, commits and checkpoints —
-shielded, and bounded by ``stop_grace_s``.
+core, so the recording's order is the order the core saw. Its writer task (``Durable.run``)
+commits what it buffered meanwhile; only a fill, an exit or the start waits for the disk.
+Producers run under a cancel scope whose deadline is ``--minutes``; when it expires (or
+``request_stop``, or the kill switch), the session sends one ``stop`` input, the engine writes
+``session_end``, commits and checkpoints — shielded, and bounded by ``stop_grace_s``.
 
 The session owns no process-wide state: signals, the exit code's meaning and the run folder
 are the application's (``app/run.py``), so a test runs a whole session in-process.
@@ -47,7 +49,7 @@ from ..inputs import (
     Subscribed,
     Tick,
 )
-from ..store.checkpoint import checkpoint_of
+from ..store.checkpoint import Checkpoint, checkpoint_of
 from ..times import ms_to_iso
 from ..venues import Socket
 from .backfill import RestKlines
@@ -287,32 +289,40 @@ class Session:
     # --- the engine task -----------------------------------------------------------------------
 
     async def _engine(self, receive: trio.MemoryReceiveChannel[Item], done: trio.Event) -> None:
-        commit_every = self.config.session.commit_interval_ms / 1000
-        checkpoint_every = self.config.session.checkpoint_interval_s
-        due = math.inf
+        """Take inputs while the writer task commits them; on the stop, the last commit and
+        checkpoint — shielded, in this task. A failed commit cancels the loop (no retry)."""
         try:
-            async with receive:
-                while True:
-                    with trio.move_on_at(due):
-                        try:
-                            item = await receive.receive()
-                        except trio.EndOfChannel:
-                            break
-                        urgent = self._handle(item)
-                        if due == math.inf:
-                            due = trio.current_time() + commit_every
-                        if not urgent:
-                            continue
-                    await self.durable.commit()
-                    due = math.inf
-                    now = trio.current_time()
-                    if self._fills_unsaved or now - self._last_checkpoint >= checkpoint_every:
-                        await self._checkpoint()
-            with trio.CancelScope(shield=True):
-                await self.durable.commit()
-                await self._checkpoint()
+            async with trio.open_nursery() as writer:
+                await writer.start(self.durable.run, self._checkpoint_due)
+                await self._take_inputs(receive)
+                with trio.CancelScope(shield=True):
+                    await self.durable.finish(self._checkpoint_now)
+                writer.cancel_scope.cancel()
         finally:
             done.set()
+
+    async def _take_inputs(self, receive: trio.MemoryReceiveChannel[Item]) -> None:
+        """Handle inputs until the channel closes. A group commit is requested
+        ``commit_interval_ms`` after the first input it will cover and runs beside this loop;
+        an input that asks for ``durable`` (a fill, an exit, the start) waits for its commit
+        before the next input is taken."""
+        commit_every = self.config.session.commit_interval_ms / 1000
+        due = math.inf
+        async with receive:
+            while True:
+                with trio.move_on_at(due) as timer:
+                    try:
+                        item = await receive.receive()
+                    except trio.EndOfChannel:
+                        return
+                if timer.cancelled_caught:
+                    self.durable.request()
+                    due = math.inf
+                elif self._handle(item):
+                    await self.durable.commit()
+                    due = math.inf
+                elif due == math.inf:
+                    due = trio.current_time() + commit_every
 
     def _handle(self, item: Item) -> bool:
         """Number, record and run one input; True when it must be made durable right away."""
@@ -354,11 +364,19 @@ class Session:
         except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             log.warning("backfill queue full or closed: gap [%d, %d) not fetched", start, end)
 
-    async def _checkpoint(self) -> None:
+    def _checkpoint_due(self) -> Checkpoint | None:
+        """Asked by the writer as it takes each batch (the core's state is exactly the inputs
+        in it): a checkpoint after a fill, and every ``checkpoint_interval_s``."""
+        every = self.config.session.checkpoint_interval_s
+        if self._fills_unsaved or trio.current_time() - self._last_checkpoint >= every:
+            return self._checkpoint_now()
+        return None
+
+    def _checkpoint_now(self) -> Checkpoint:
         checkpoint = checkpoint_of(self.plan.run_id, self.core)
         self._fills_unsaved = False
         self._last_checkpoint = trio.current_time()
-        await self.durable.checkpoint(checkpoint)
+        return checkpoint
 
 
 _LOGGED = MONEY_MOVES | {

@@ -3,6 +3,11 @@
 ``write`` only buffers; ``flush`` hands the buffer to the OS; ``sync`` also fsyncs, and is
 where a full disk or a failing device shows up. The caller decides when each happens: the
 journal syncs before a fill counts as done, the recording before the records that depend on it.
+
+A live session splits ``sync`` in two so that its event loop never waits for the disk: ``take``
+hands the buffered lines over on the event loop (the buffer starts afresh, the next ``write``
+goes on at once) and ``sync_taken`` writes and fsyncs them from the writer thread, touching no
+buffer.
 """
 
 from __future__ import annotations
@@ -48,12 +53,27 @@ class AppendLog:
     def flush(self) -> None:
         if self._buffer:
             self._out.write(b"".join(self._buffer))
-            self._buffer.clear()
+            self._buffer.clear()  # kept when the write fails: ``close`` tries it, and says so
         self._out.flush()
         self.pending = 0
 
     def sync(self) -> None:
         self.flush()
+        os.fsync(self._raw.fileno())
+
+    def take(self) -> list[bytes]:
+        """The lines buffered so far, handed over for ``sync_taken``; the buffer starts afresh."""
+        taken, self._buffer = self._buffer, []
+        self.pending = 0
+        return taken
+
+    def sync_taken(self, taken: list[bytes]) -> None:
+        """Write lines handed over by ``take``, in order, and fsync them. Safe in another thread
+        while ``write_line`` goes on: it touches only the file, never the buffer. Lines whose
+        write fails are gone from the buffer: ``close`` does not write them again."""
+        if taken:
+            self._out.write(b"".join(taken))
+        self._out.flush()
         os.fsync(self._raw.fileno())
 
     def close(self) -> None:
