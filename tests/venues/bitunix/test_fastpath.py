@@ -1,8 +1,11 @@
 """The hand-checked fast path of ``parse_frame`` against the strict cattrs path it shortcuts.
 
-The rule (see ``venues/bitunix_fastpath.py``): for any push, the fast path returns exactly what
+The rule (see ``venues/bitunix/fastpath.py``): for any push, the fast path returns exactly what
 the strict path returns, or None — never an event the strict path would refuse. Compared by
-``repr``, so a decimal's exact text (``3.340`` against ``3.34``) counts too.
+``repr``, so a decimal's exact text (``3.340`` against ``3.34``) counts too. The text path
+(``fastpath.push``) is held to the same rule on every push's text as Bitunix writes it
+(compact), and on texts edited where a dict cannot show it: spacing, key
+order, escapes, duplicate keys, number spellings.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trio_paper.codec import MalformedMessage, loads_object, structure
+from trio_paper.codec import MalformedMessage, loads, loads_object, structure
 from trio_paper.inputs import Frame
 from trio_paper.store.recording import RecordingReader
 from trio_paper.venues.bitunix import fastpath
@@ -69,16 +72,40 @@ def _strict(frame: dict[str, Any]) -> object:
     return bitunix._mark_price(structure(frame, bitunix._PriceFrame))
 
 
+def _compact(frame: object) -> str:
+    """A push's text as Bitunix writes it: no spaces, keys in order, UTF-8 as it is."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
 def _agree(frame: dict[str, Any]) -> object | None:
-    """Assert the rule for ``frame``; return what the fast path gave."""
+    """Assert the rule for ``frame``, by the dict and by its compact text; return what the dict
+    fast path gave."""
     fast = _fast(frame)
+    text = fastpath.push(_compact(frame))
     try:
         strict = _strict(frame)
     except MalformedMessage:
         assert fast is None, f"the fast path accepted what the strict path refuses: {frame}"
+        assert text is None, f"the text path accepted what the strict path refuses: {frame}"
         return None
     assert fast is None or repr(fast) == repr(strict)
+    assert text is None or repr(text) == repr(strict)
     return fast
+
+
+def _agree_text(raw: str) -> object | None:
+    """Assert the rule for a push's text, whatever it holds; return what the text path gave."""
+    text = fastpath.push(raw)
+    try:
+        frame = loads(raw)
+        strict = _strict(frame) if type(frame) is dict and type(frame.get("ch")) is str else None
+    except (MalformedMessage, KeyError):
+        strict = None
+    if strict is None or isinstance(strict, MalformedMessage):
+        assert text is None, f"the text path accepted what the strict path refuses: {raw}"
+        return None
+    assert text is None or repr(text) == repr(strict), raw
+    return text
 
 
 @pytest.mark.parametrize("frame", BASES)
@@ -86,6 +113,9 @@ def test_plain_pushes_take_the_fast_path(frame: dict[str, Any]) -> None:
     assert _agree(frame) is not None
     raw = json.dumps(frame)
     assert repr(bitunix.parse_frame(raw).events[0]) == repr(_strict(frame))
+    compact = _compact(frame)
+    assert _agree_text(compact) is not None
+    assert repr(bitunix.parse_frame(compact).events[0]) == repr(_strict(frame))
 
 
 def test_every_push_of_the_demo_recording_takes_the_fast_path(demo_recording: Path) -> None:
@@ -97,6 +127,8 @@ def test_every_push_of_the_demo_recording_takes_the_fast_path(demo_recording: Pa
                 if "ch" in frame:
                     pushes += 1
                     assert _agree(frame) is not None
+                    assert isinstance(item.raw, str)
+                    assert _agree_text(item.raw) is not None
     assert pushes > 3000
 
 
@@ -174,3 +206,101 @@ def mutated(draw: st.DrawFn) -> Any:
 @given(mutated())
 def test_mutated_pushes(frame: Any) -> None:
     _agree(frame)
+
+
+TEXT_EDITS: list[tuple[str, str]] = [
+    ('"symbol":"BTCUSDT"', '"symbol": "BTCUSDT"'),
+    ('"symbol":"BTCUSDT"', '"symbol":"BTC\\u0055SDT"'),
+    ('"symbol":"BTCUSDT"', '"symbol":"BTCUSDT","symbol":"BTCUSDT"'),
+    ('"symbol":"BTCUSDT"', '"symbol":"ＢTCUSDT"'),
+    ('"symbol":"BTCUSDT"', '"symbol":""'),
+    ('"symbol":"BTCUSDT"', '"symbol":"BTC\\"USDT"'),
+    ('"ts":', '"ts":-'),
+    ('"ts":', '"ts":0'),
+    ('"ts":', '"ts":1'),
+    ('"ts":', '"ts":99999999999'),
+    ('"ts":1', '"ts":1.'),
+    ('"ts":1', '"ts":1e'),
+    ('"ch":', ' "ch":'),
+    ('{"ch"', '{"ch":"x","ch"'),
+    ("}}", "} }"),
+    ("}}", "}}\n"),
+    ("}}", "}},"),
+    ('"data":{', '"data":{"x":"1",'),
+    ('"data":{', '"data": {'),
+    (',"data":', ',"extra":1,"data":'),
+    ('"9', '"\\u0039'),
+    ('"9', '"٩'),
+    ('"9', '"-9'),
+    ('"9', '"+9'),
+    ('"9', '" 9'),
+    ('"9', '"9_'),
+    ('"9', '"09'),
+    ('"9', '"0'),
+    ('"9', '"00000000000000000000009'),
+    (".", ".."),
+    (".", ""),
+    (".", ".e5"),
+    (".", "e5."),
+    ('0"', '0."'),
+    ('0"', '0e1"'),
+    ('0"', '0 "'),
+    ('1"', '1E-3"'),
+    ('":"0.', '":"-0.'),
+    ('"fr":"', '"fr":"-'),
+    ('"fr":"', '"fr":"--'),
+    ('"fr":"', '"fr":"+'),
+    ('Z"', '"'),
+    ('Z"', 'z"'),
+    ('Z"', '+00:00"'),
+    ('Z"', '+0000"'),
+    ("00:00", "24:00"),
+    ("2025", "2O25"),
+    ('"ft":"', '"ft":"x'),
+    ("_1min", "_1m"),
+    ("_1min", "_1week"),
+    ("_1min", "_1month"),
+    ("_1min", "_1MIN"),
+    ("depth_book1", "depth_book5"),
+    ('[["9', '[["1","1"],["9'),
+    ('"b":[[', '"b":[[],['),
+    ('"o":', '"O":'),
+    ('"mp":', '"mp ":'),
+]
+
+
+@pytest.mark.parametrize("frame", [*BASES, {**PRICE, "data": {**PRICE["data"], "fr": "0.01"}}])
+@pytest.mark.parametrize(("old", "new"), TEXT_EDITS)
+def test_text_edits_a_dict_cannot_show(frame: dict[str, Any], old: str, new: str) -> None:
+    raw = _compact(frame)
+    for count in (1, -1):  # the first occurrence, then every one
+        if old in raw:
+            _agree_text(raw.replace(old, new, count if count > 0 else raw.count(old)))
+
+
+def test_what_the_text_path_declines_goes_on_to_the_dict_path() -> None:
+    spaced = json.dumps(DEPTH)
+    assert fastpath.push(spaced) is None
+    assert repr(bitunix.parse_frame(spaced).events[0]) == repr(_strict(DEPTH))
+    reordered = _compact({"symbol": DEPTH["symbol"], **DEPTH})
+    assert fastpath.push(reordered) is None
+    assert repr(bitunix.parse_frame(reordered).events[0]) == repr(_strict(DEPTH))
+
+
+texts = st.text(alphabet=st.sampled_from('0123456789.-+eE "\\,:{}[]xZTu\u0669'), max_size=4)
+
+
+@st.composite
+def edited_texts(draw: st.DrawFn) -> str:
+    raw = _compact(draw(st.sampled_from(BASES)))
+    for _ in range(draw(st.integers(1, 3))):
+        start = draw(st.integers(0, len(raw)))
+        end = draw(st.integers(start, min(len(raw), start + 3)))
+        raw = raw[:start] + draw(texts) + raw[end:]
+    return raw
+
+
+@settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(edited_texts())
+def test_edited_texts(raw: str) -> None:
+    _agree_text(raw)

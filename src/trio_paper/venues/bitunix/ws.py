@@ -261,6 +261,10 @@ _NOTHING = Parsed(())
 
 def parse_frame(raw: str | bytes) -> Parsed:
     """One inbound text frame → what it means. Anything off-schema is a ``MalformedMessage``."""
+    if type(raw) is str:  # nearly every frame: a push read from its text, no JSON parse
+        event = fastpath.push(raw)
+        if event is not None:
+            return Parsed((event,))
     frame = loads_object(raw)
     if "op" in frame:
         return _parse_control(frame)
