@@ -11,6 +11,7 @@ order, escapes, duplicate keys, number spellings.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from trio_paper.inputs import Frame
 from trio_paper.store.recording import RecordingReader
 from trio_paper.venues.bitunix import fastpath
 from trio_paper.venues.bitunix import ws as bitunix
+from trio_paper.venues.sanity import Bounds
 
 KLINE: dict[str, Any] = {
     "ch": "market_kline_1min",
@@ -304,3 +306,68 @@ def edited_texts(draw: st.DrawFn) -> str:
 @given(edited_texts())
 def test_edited_texts(raw: str) -> None:
     _agree_text(raw)
+
+
+# --- parse_sane: the text path and the sanity bounds at once ----------------------------------
+
+
+def _agree_sane(raw: str, received: int, bounds: Bounds) -> object | None:
+    """``parse_sane`` gives what ``parse_frame`` and ``Bounds.check`` give, or None. The check
+    is taken field by field (``check``'s slow path, which names the absurd value), so that
+    ``Bounds.sane``, the one expression both ``check`` and ``parse_sane`` trust, is tested too."""
+    sane = bitunix.parse_sane(raw, received, bounds)
+    try:
+        parsed = bitunix.parse_frame(raw)
+        for index, event in enumerate(parsed.events):
+            bounds._explain(index, event, received, "BTCUSDT")
+    except MalformedMessage:
+        assert sane is None, f"parse_sane accepted what the full path refuses: {raw} {bounds}"
+        return None
+    assert sane is None or repr(sane) == repr(parsed)
+    return sane
+
+
+prices = st.sampled_from(
+    ["0.1", "1", "97044.5", "97044.6", "97046.5", "97047", "97047.5", "97050", "97050.3", "97050.4"]
+)
+SANE_BASES = [
+    *BASES,
+    {**PRICE, "data": {**PRICE["data"], "ip": "97045.5"}},  # the index below the mark
+    {**PRICE, "data": {**PRICE["data"], "ft": "2025-04-01T00:00:00Z"}},  # settled long ago
+    {**PRICE, "data": {**PRICE["data"], "nft": "2025-06-01T08:00:00Z"}},  # due far ahead
+    {**PRICE, "data": {**PRICE["data"], "fr": "0"}},
+    {**KLINE, "data": {**KLINE["data"], "c": "97050.5"}},  # closes above the high
+    {**KLINE, "data": {**KLINE["data"], "o": "97044.4"}},  # opens below the low
+    {**KLINE, "data": {**KLINE["data"], "h": "97044.4"}},  # a high below the low
+    {**DEPTH, "data": {**DEPTH["data"], "a": [["97050.4", "0"]]}},
+]
+bounds = st.builds(
+    Bounds,
+    min_price=prices.map(Decimal),
+    max_price=st.one_of(prices, st.just("10000000")).map(Decimal),
+    max_funding_rate=st.sampled_from(["0.05", "0.00002318", "0.00002317", "0"]).map(Decimal),
+    max_skew_ms=st.sampled_from([0, 3, 4, 7, 300_000]),
+)
+offsets = st.sampled_from([0, 3, -3, 4, -4, 7, 300_000, -300_001, 2 * 86_400_000 + 1])
+
+
+def test_plain_pushes_are_parsed_and_checked_at_once() -> None:
+    sane = Bounds(Decimal("0.1"), Decimal("10000000"), Decimal("0.05"), 300_000)
+    for frame in BASES:
+        assert _agree_sane(_compact(frame), frame["ts"], sane) is not None
+    for frame in SANE_BASES[len(BASES) :]:
+        _agree_sane(_compact(frame), frame["ts"], sane)
+
+
+@settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.sampled_from(SANE_BASES), bounds, offsets)
+def test_parse_sane_at_the_edges_of_the_bounds(
+    frame: dict[str, Any], limits: Bounds, offset: int
+) -> None:
+    _agree_sane(_compact(frame), frame["ts"] + offset, limits)
+
+
+@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.one_of(mutated().map(_compact), edited_texts()), bounds, offsets)
+def test_parse_sane_on_mutated_pushes(raw: str, limits: Bounds, offset: int) -> None:
+    _agree_sane(raw, 1746662465653 + offset, limits)

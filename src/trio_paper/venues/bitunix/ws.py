@@ -37,6 +37,7 @@ from ...model import (
     Trade,
 )
 from ...times import INTERVAL_MS, datetime_to_ms
+from ..sanity import Bounds
 from ..venue import Received, market_or_pong
 from . import fastpath
 
@@ -300,6 +301,15 @@ def parse_frame(raw: str | bytes) -> Parsed:
     if ch == "tickers":
         return _parse_tickers(frame)
     raise MalformedMessage(f"unknown channel {ch!r}", "$.ch")
+
+
+def parse_sane(raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
+    """A push read from its text and found sane, or None: see ``Venue.parse_sane``."""
+    if type(raw) is str:
+        event = fastpath.push(raw)
+        if event is not None and bounds.sane(event, received):
+            return Parsed((event,))
+    return None
 
 
 def _interval_ms(ch: str) -> int:
