@@ -337,6 +337,7 @@ SANE_BASES = [
     {**PRICE, "data": {**PRICE["data"], "nft": "2025-06-01T08:00:00Z"}},  # due far ahead
     {**PRICE, "data": {**PRICE["data"], "fr": "0"}},
     {**KLINE, "data": {**KLINE["data"], "c": "97050.5"}},  # closes above the high
+    {**KLINE, "data": {**KLINE["data"], "c": "97044.4"}},  # closes below the low
     {**KLINE, "data": {**KLINE["data"], "o": "97044.4"}},  # opens below the low
     {**KLINE, "data": {**KLINE["data"], "h": "97044.4"}},  # a high below the low
     {**DEPTH, "data": {**DEPTH["data"], "a": [["97050.4", "0"]]}},

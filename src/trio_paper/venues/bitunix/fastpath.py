@@ -31,6 +31,7 @@ from typing import Any
 from ...codec import strict_decimal
 from ...model import BarUpdate, MarkPrice, Quote
 from ...times import INTERVAL_MS, iso_to_ms
+from ..sanity import SETTLEMENT_HORIZON_MS, Bounds
 
 _ENVELOPE = frozenset({"ch", "symbol", "ts", "data"})
 _KLINE = frozenset({"o", "c", "h", "l", "b", "q"})
@@ -145,32 +146,43 @@ _PRICE_TEXT = re.compile(
 ).fullmatch
 
 
-def push(raw: str) -> BarUpdate | Quote | MarkPrice | None:
+def push(
+    raw: str, bounds: Bounds | None = None, received: int = 0
+) -> BarUpdate | Quote | MarkPrice | None:
     """The event of a kline, ``depth_book1`` or ``price`` push read from its text, or None.
 
     Equal to what the functions above make of ``orjson.loads(raw)`` whenever it is not None.
+    With ``bounds``, also None unless ``bounds.sane(event, received)``: the numbers are checked
+    where they are read, and only those a text can leave in doubt (a size read here is never
+    negative, a bid is already below its ask).
     """
     if raw.startswith('{"ch":"depth_book1"'):
-        return _quote_text(raw)
+        return _quote_text(raw, bounds, received)
     if raw.startswith('{"ch":"market_kline_'):
-        return _kline_text(raw)
+        return _kline_text(raw, bounds, received)
     if raw.startswith('{"ch":"price"'):
-        return _mark_price_text(raw)
+        return _mark_price_text(raw, bounds, received)
     return None
 
 
-def _quote_text(raw: str) -> Quote | None:
+def _quote_text(raw: str, bounds: Bounds | None, received: int) -> Quote | None:
     match = _BOOK_TEXT(raw)
     if match is None:
         return None
-    symbol, ts, bid_text, bid_qty, ask_text, ask_qty = match.groups()
-    bid, ask = Decimal(bid_text), Decimal(ask_text)
+    symbol, ts_text, bid_text, bid_qty, ask_text, ask_qty = match.groups()
+    bid, ask, ts = Decimal(bid_text), Decimal(ask_text), int(ts_text)
     if not 0 < bid < ask:
         return None
-    return Quote(symbol, int(ts), bid, Decimal(bid_qty), ask, Decimal(ask_qty))
+    if bounds is not None:
+        skew = bounds.max_skew_ms
+        if not (
+            bounds.min_price <= bid and ask <= bounds.max_price and -skew <= ts - received <= skew
+        ):
+            return None
+    return Quote(symbol, ts, bid, Decimal(bid_qty), ask, Decimal(ask_qty))
 
 
-def _kline_text(raw: str) -> BarUpdate | None:
+def _kline_text(raw: str, bounds: Bounds | None, received: int) -> BarUpdate | None:
     match = _KLINE_TEXT(raw)
     if match is None:
         return None
@@ -182,23 +194,39 @@ def _kline_text(raw: str) -> BarUpdate | None:
     if not (o > 0 and h > 0 and low > 0 and c > 0):
         return None
     ts = int(ts_text)
+    open_time = ts // interval_ms * interval_ms
+    if bounds is not None:
+        skew = bounds.max_skew_ms
+        if not (
+            bounds.min_price <= low <= h <= bounds.max_price and low <= o <= h and low <= c <= h
+            and -skew <= ts - received <= skew and abs(open_time - ts) <= interval_ms + skew
+        ):  # fmt: skip
+            return None
     return BarUpdate(
-        symbol, interval_ms, ts // interval_ms * interval_ms, o, h, low, c, Decimal(volume),
-        Decimal(quote_volume), ts,
-    )  # fmt: skip
+        symbol, interval_ms, open_time, o, h, low, c, Decimal(volume), Decimal(quote_volume), ts
+    )
 
 
-def _mark_price_text(raw: str) -> MarkPrice | None:
+def _mark_price_text(raw: str, bounds: Bounds | None, received: int) -> MarkPrice | None:
     match = _PRICE_TEXT(raw)
     if match is None:
         return None
-    symbol, ts, index, mark, rate, ft, nft = match.groups()
+    symbol, ts_text, index, mark, rate_text, ft, nft = match.groups()
     index, mark = Decimal(index), Decimal(mark)
     if not (index > 0 and mark > 0):
         return None
     funding_time, next_funding_time = _settlement_ms(ft), _settlement_ms(nft)
     if funding_time is None or next_funding_time is None:
         return None
-    return MarkPrice(
-        symbol, int(ts), mark, index, Decimal(rate).scaleb(-2), funding_time, next_funding_time
-    )
+    ts, rate = int(ts_text), Decimal(rate_text).scaleb(-2)
+    if bounds is not None:
+        lo, hi, skew = bounds.min_price, bounds.max_price, bounds.max_skew_ms
+        horizon = skew + SETTLEMENT_HORIZON_MS
+        if not (
+            lo <= mark <= hi and lo <= index <= hi and abs(rate) <= bounds.max_funding_rate
+            and -skew <= ts - received <= skew
+            and (not funding_time or abs(funding_time - received) <= horizon)
+            and (not next_funding_time or abs(next_funding_time - received) <= horizon)
+        ):  # fmt: skip
+            return None
+    return MarkPrice(symbol, ts, mark, index, rate, funding_time, next_funding_time)

@@ -306,8 +306,8 @@ def parse_frame(raw: str | bytes) -> Parsed:
 def parse_sane(raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
     """A push read from its text and found sane, or None: see ``Venue.parse_sane``."""
     if type(raw) is str:
-        event = fastpath.push(raw)
-        if event is not None and bounds.sane(event, received):
+        event = fastpath.push(raw, bounds, received)
+        if event is not None:
             return Parsed((event,))
     return None
 
