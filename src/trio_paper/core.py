@@ -279,6 +279,20 @@ class Core:
 
     def _frame(self, item: Frame) -> None:
         self.state.last_seq = item.seq
+        t = item.t
+        # A replayed frame (``parsed`` None) is nearly always plainly sound: the venue's fast path
+        # parses and checks it at once. Any other frame takes the full path.
+        sane = None if item.parsed is not None else self.venue.parse_sane(item.raw, t, self.bounds)
+        if sane is None:
+            sane = self._checked(item)
+            if sane is None:
+                return
+        engine = self.engine
+        for event in self.decoder.on_frame(t, sane):
+            engine.on_market(t, event)
+
+    def _checked(self, item: Frame) -> Parsed | None:
+        """The frame's events if it is well-formed and sane; else None, counted and noted."""
         parsed: Parsed | MalformedMessage | None = item.parsed
         if parsed is None:
             try:
@@ -293,10 +307,8 @@ class Core:
         if isinstance(parsed, MalformedMessage):
             self.decoder.on_bad_frame()
             self.notices.append(f"bad frame seq {item.seq}: {parsed}")
-            return
-        engine = self.engine
-        for event in self.decoder.on_frame(item.t, parsed):
-            engine.on_market(item.t, event)
+            return None
+        return parsed
 
     def _start(self, item: SessionStart) -> None:
         if item.resume is not None:

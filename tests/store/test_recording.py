@@ -4,9 +4,13 @@ one tolerated defect (a last line cut short) and every other one refused at its 
 from __future__ import annotations
 
 import gzip
+import io
+import random
 import time
+import zlib
 from pathlib import Path
 
+import orjson
 import pytest
 
 from trio_paper.codec import MalformedMessage
@@ -148,6 +152,70 @@ def test_a_gzipped_recording_cut_short_is_tolerated_and_reported(tmp_path: Path)
     assert {(e.where, e.reason.startswith("not a recording")) for e in refused} == {
         (f"{cut_path}:1", True)
     }
+
+
+def _line_by_line(path: Path) -> tuple[list[int], str | None] | str:
+    """The seqs a gzipped recording gives read one ``readline`` at a time (how the reader read
+    before it read blocks), and why it stopped early, if it did; ``"header"`` if even the
+    header line cannot be read, ``"bad line"`` at a line that is not a frame's."""
+    seqs: list[int] = []
+    with gzip.open(path, "rb") as lines:
+        try:
+            orjson.loads(next(lines))
+        except (EOFError, zlib.error, gzip.BadGzipFile, orjson.JSONDecodeError, StopIteration):
+            return "header"
+        try:
+            for line in lines:
+                if not line.endswith(b"\n"):
+                    return seqs, "last line cut short"
+                try:
+                    seqs.append(orjson.loads(line)["seq"])
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    return "bad line"
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            return seqs, f"compressed stream ends early ({exc})"
+    return seqs, None
+
+
+def _read_seqs(path: Path) -> tuple[list[int], str | None] | str:
+    try:
+        _, items, truncated = _read(path)
+    except MalformedMessage as exc:
+        return exc.reason
+    return [item.seq for item in items], truncated
+
+
+def test_blocks_give_the_lines_readline_gives_whatever_the_damage(tmp_path: Path) -> None:
+    """Lines span the reader's blocks; a stream cut or corrupted anywhere gives up the same
+    lines, and the same reason, as reading it line by line."""
+    digits = random.Random(12)
+    items: list[Item] = [
+        Frame(seq, 1746707340000 + seq, f"{digits.getrandbits(64)}.{digits.getrandbits(20)}")
+        for seq in range(1, 2001)
+    ]
+    whole = tmp_path / "whole.jsonl.gz"
+    _write(whole, items)
+    data = whole.read_bytes()
+    assert len(gzip.decompress(data)) > 10 * io.DEFAULT_BUFFER_SIZE
+    damaged = tmp_path / "damaged.jsonl.gz"
+    cuts = [len(data) * k // 40 for k in range(1, 40)] + [len(data) - 8, len(data) - 1]
+    compared = 0
+    for cut in cuts:
+        for version in (data[:cut], data[:cut] + bytes([data[cut] ^ 0xFF]) + data[cut + 1 :]):
+            damaged.write_bytes(version)
+            expected = _line_by_line(damaged)
+            got = _read_seqs(damaged)
+            if isinstance(expected, str):  # the reader refuses the file, at the same place
+                assert isinstance(got, str), cut
+                assert got.startswith("not a recording") == (expected == "header"), cut
+                continue
+            assert not isinstance(got, str), (cut, got)
+            (seqs, reason), (expected_seqs, expected_reason) = got, expected
+            assert seqs == expected_seqs, cut
+            assert (reason is None) == (expected_reason is None), cut
+            assert reason is None or expected_reason is None or expected_reason in reason, cut
+            compared += 1
+    assert compared > 40
 
 
 def _replace_line(path: Path, number: int, line: bytes) -> None:

@@ -60,7 +60,7 @@ class BrokerSettings:
     fill_at_next_open: bool = False  # bars-only replays only; live fills are unaffected
 
 
-@attrs.frozen
+@attrs.define
 class _Price:
     """One market observation as ranges: what a seller could get, what a buyer could pay.
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import attrs
 
-from ..model import Bar, BarGap, BarUpdate, Connected, MarketEvent, Parsed, Pong, SubscribeResult
+from ..model import (
+    Bar,
+    BarGap,
+    BarUpdate,
+    Connected,
+    MarketEvent,
+    MarkPrice,
+    Parsed,
+    Pong,
+    Quote,
+    SubscribeResult,
+)
 from .bars import BarBuilder
 
 _CONTROL = (Connected, Pong, SubscribeResult)
@@ -47,10 +58,23 @@ class MarketDecoder:
         return cls(symbol, BarBuilder(symbol, interval_ms, grace_ms))
 
     def on_frame(self, t: int, parsed: Parsed) -> list[MarketEvent]:
-        self.counts.frames += 1
-        self.counts.unknown_keys += len(parsed.unknown)
+        counts = self.counts
+        counts.frames += 1
+        if parsed.unknown:
+            counts.unknown_keys += len(parsed.unknown)
+        events = parsed.events
+        if len(events) == 1:  # nearly every frame: the loop below for its one event, in short
+            one = events[0]
+            if (type(one) is Quote or type(one) is MarkPrice) and one.symbol == self.symbol:
+                self.skew_ms = one.ts - t
+                return [one]
+            if type(one) is BarUpdate and one.symbol == self.symbol:
+                self.skew_ms = one.ts - t
+                if one.interval_ms == self.bars.interval_ms:
+                    return list(self.bars.on_update(one))
+                return []
         out: list[MarketEvent] = []
-        for event in parsed.events:
+        for event in events:
             if isinstance(event, _CONTROL):
                 continue  # the feed's business, not the engine's
             if event.symbol != self.symbol:

@@ -40,12 +40,13 @@ class Bounds:
         """Raise ``MalformedMessage`` naming the first absurd value among ``symbol``'s events
         (other symbols' events are the decoder's to drop, not ours to judge)."""
         for index, event in enumerate(parsed.events):
-            if not self._plainly_sane(event, received):
+            if not self.sane(event, received):
                 self._explain(index, event, received, symbol)
 
-    def _plainly_sane(self, event: object, received: int) -> bool:
-        """The two events of nearly every frame, checked in one expression each: a replay runs
-        this 100,000 times a second, and the paths naming what is wrong only when it is."""
+    def sane(self, event: object, received: int) -> bool:
+        """Whether ``event`` is plainly sane, in one expression: the events of nearly every
+        frame (a replay asks 100,000 times a second, ``check`` and the venues' fast paths). False
+        says nothing; ``check`` names what is wrong, if anything."""
         lo, hi, skew = self.min_price, self.max_price, self.max_skew_ms
         if type(event) is Quote:
             return (
@@ -59,6 +60,16 @@ class Bounds:
                 and low <= event.close <= high and event.volume >= ZERO
                 and event.quote_volume >= ZERO and -skew <= event.ts - received <= skew
                 and abs(event.open_time - event.ts) <= event.interval_ms + skew
+            )  # fmt: skip
+        if type(event) is MarkPrice:
+            horizon = skew + SETTLEMENT_HORIZON_MS
+            settled, due = event.funding_time, event.next_funding_time
+            return (
+                lo <= event.mark <= hi and lo <= event.index <= hi
+                and abs(event.funding_rate) <= self.max_funding_rate
+                and -skew <= event.ts - received <= skew
+                and (not settled or abs(settled - received) <= horizon)
+                and (not due or abs(due - received) <= horizon)
             )  # fmt: skip
         return False
 

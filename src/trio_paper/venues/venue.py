@@ -21,6 +21,7 @@ import attrs
 from ..codec import MalformedMessage
 from ..errors import TrioPaperError
 from ..model import Bar, Parsed, Pong
+from .sanity import Bounds
 
 
 @attrs.frozen
@@ -114,6 +115,13 @@ class Venue(Protocol):
 
     def parse_frame(self, raw: str | bytes) -> Parsed:
         """One recorded frame → its events; anything off-schema is a ``MalformedMessage``."""
+        ...
+
+    def parse_sane(self, raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
+        """``parse_frame`` and ``bounds.check`` in one go, for a frame that is plainly both
+        well-formed and sane: its events, which it would give and pass. For anything else None
+        (then those two say what is wrong, or accept it): a fast path may decline, never differ.
+        """
         ...
 
     def kline_request(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ...model import QUOTE_SOCKET, Bar, Parsed
+from ..sanity import Bounds
 from ..venue import Client as ClientProtocol
 from ..venue import KlineRequest, Socket
 from . import rest, ws
@@ -47,6 +48,9 @@ class BinanceUsdm:
 
     def parse_frame(self, raw: str | bytes) -> Parsed:
         return ws.parse_frame(raw)
+
+    def parse_sane(self, raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
+        return None  # no fast path: parse_frame and Bounds.check take every frame
 
     def kline_request(
         self, symbol: str, interval: str, start: int, end: int, limit: int

@@ -35,6 +35,7 @@ class Bitunix:
         return ws.Client(symbol, socket.channels)
 
     parse_frame = staticmethod(ws.parse_frame)  # called per frame: no wrapper in between
+    parse_sane = staticmethod(ws.parse_sane)
 
     def kline_request(
         self, symbol: str, interval: str, start: int, end: int, limit: int

@@ -12,17 +12,26 @@ price positive, the book not crossed — and returns its event, equal to what th
 returns. For anything else it returns None, and ``parse_frame`` structures the push through
 cattrs as before: that path accepts it or raises the ``MalformedMessage`` that says where and
 why. So the fast path may only ever decline, never refuse or accept on its own;
-``tests/venues/test_bitunix_fastpath.py`` holds the two paths to that.
+``tests/venues/bitunix/test_fastpath.py`` holds the two paths to that.
+
+``push`` goes one step earlier, to the frame's text: a push written exactly as Bitunix writes
+it (compact, keys in its order, decimals of plain digits) is read with one regular expression
+instead of ``orjson.loads`` and the checks on the dict. A text that matches is one whose JSON
+parses to a dict the functions below accept with the same values (no escapes, no duplicate
+keys, ASCII only), so it gives what they give; any other text is declined, to them.
 """
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from ...codec import strict_decimal
 from ...model import BarUpdate, MarkPrice, Quote
-from ...times import iso_to_ms
+from ...times import INTERVAL_MS, iso_to_ms
+from ..sanity import SETTLEMENT_HORIZON_MS, Bounds
 
 _ENVELOPE = frozenset({"ch", "symbol", "ts", "data"})
 _KLINE = frozenset({"o", "c", "h", "l", "b", "q"})
@@ -112,3 +121,112 @@ def _settlement_ms(text: str) -> int | None:
         return iso_to_ms(text)
     except ValueError:  # not ISO-8601, or no zone
         return None
+
+
+# --- the text of a push ------------------------------------------------------------------------
+
+_SYMBOL = r'"symbol":"([0-9A-Za-z]{1,40})"'
+_TS = r'"ts":(0|[1-9][0-9]{0,17})'
+"""An int orjson reads as the same int: no sign, no leading zero, within 64 bits."""
+_DEC = r'"([0-9]{1,20}(?:\.[0-9]{1,20})?)"'
+"""A decimal ``strict_decimal`` reads as ``Decimal(text)``: ASCII digits and one point, far
+inside its exponent bound. Never negative: a size that matches is not below zero."""
+_KLINE_TEXT = re.compile(
+    rf'\{{"ch":"market_kline_([0-9a-z]{{1,8}})",{_SYMBOL},{_TS},"data":\{{"o":{_DEC},'
+    rf'"c":{_DEC},"h":{_DEC},"l":{_DEC},"b":{_DEC},"q":{_DEC}\}}\}}'
+).fullmatch
+_BOOK_TEXT = re.compile(
+    rf'\{{"ch":"depth_book1",{_SYMBOL},{_TS},"data":\{{"b":\[\[{_DEC},{_DEC}\]\],'
+    rf'"a":\[\[{_DEC},{_DEC}\]\]\}}\}}'
+).fullmatch
+_PRICE_TEXT = re.compile(
+    rf'\{{"ch":"price",{_SYMBOL},{_TS},"data":\{{"ip":{_DEC},"mp":{_DEC},'
+    rf'"fr":"(-?[0-9]{{1,20}}(?:\.[0-9]{{1,20}})?)","ft":"([0-9A-Za-z:.+-]{{1,40}})",'
+    rf'"nft":"([0-9A-Za-z:.+-]{{1,40}})"\}}\}}'
+).fullmatch
+
+
+def push(
+    raw: str, bounds: Bounds | None = None, received: int = 0
+) -> BarUpdate | Quote | MarkPrice | None:
+    """The event of a kline, ``depth_book1`` or ``price`` push read from its text, or None.
+
+    Equal to what the functions above make of ``orjson.loads(raw)`` whenever it is not None.
+    With ``bounds``, also None unless ``bounds.sane(event, received)``: the numbers are checked
+    where they are read, and only those a text can leave in doubt (a size read here is never
+    negative, a bid is already below its ask).
+    """
+    if raw.startswith('{"ch":"depth_book1"'):
+        return _quote_text(raw, bounds, received)
+    if raw.startswith('{"ch":"market_kline_'):
+        return _kline_text(raw, bounds, received)
+    if raw.startswith('{"ch":"price"'):
+        return _mark_price_text(raw, bounds, received)
+    return None
+
+
+def _quote_text(raw: str, bounds: Bounds | None, received: int) -> Quote | None:
+    match = _BOOK_TEXT(raw)
+    if match is None:
+        return None
+    symbol, ts_text, bid_text, bid_qty, ask_text, ask_qty = match.groups()
+    bid, ask, ts = Decimal(bid_text), Decimal(ask_text), int(ts_text)
+    if not 0 < bid < ask:
+        return None
+    if bounds is not None:
+        skew = bounds.max_skew_ms
+        if not (
+            bounds.min_price <= bid and ask <= bounds.max_price and -skew <= ts - received <= skew
+        ):
+            return None
+    return Quote(symbol, ts, bid, Decimal(bid_qty), ask, Decimal(ask_qty))
+
+
+def _kline_text(raw: str, bounds: Bounds | None, received: int) -> BarUpdate | None:
+    match = _KLINE_TEXT(raw)
+    if match is None:
+        return None
+    interval, symbol, ts_text, o, c, h, low, volume, quote_volume = match.groups()
+    interval_ms = INTERVAL_MS.get(interval)
+    if interval_ms is None:
+        return None
+    o, h, low, c = Decimal(o), Decimal(h), Decimal(low), Decimal(c)
+    if not (o > 0 and h > 0 and low > 0 and c > 0):
+        return None
+    ts = int(ts_text)
+    open_time = ts // interval_ms * interval_ms
+    if bounds is not None:
+        skew = bounds.max_skew_ms
+        if not (
+            bounds.min_price <= low <= h <= bounds.max_price and low <= o <= h and low <= c <= h
+            and -skew <= ts - received <= skew and abs(open_time - ts) <= interval_ms + skew
+        ):  # fmt: skip
+            return None
+    return BarUpdate(
+        symbol, interval_ms, open_time, o, h, low, c, Decimal(volume), Decimal(quote_volume), ts
+    )
+
+
+def _mark_price_text(raw: str, bounds: Bounds | None, received: int) -> MarkPrice | None:
+    match = _PRICE_TEXT(raw)
+    if match is None:
+        return None
+    symbol, ts_text, index, mark, rate_text, ft, nft = match.groups()
+    index, mark = Decimal(index), Decimal(mark)
+    if not (index > 0 and mark > 0):
+        return None
+    funding_time, next_funding_time = _settlement_ms(ft), _settlement_ms(nft)
+    if funding_time is None or next_funding_time is None:
+        return None
+    ts, rate = int(ts_text), Decimal(rate_text).scaleb(-2)
+    if bounds is not None:
+        lo, hi, skew = bounds.min_price, bounds.max_price, bounds.max_skew_ms
+        horizon = skew + SETTLEMENT_HORIZON_MS
+        if not (
+            lo <= mark <= hi and lo <= index <= hi and abs(rate) <= bounds.max_funding_rate
+            and -skew <= ts - received <= skew
+            and (not funding_time or abs(funding_time - received) <= horizon)
+            and (not next_funding_time or abs(next_funding_time - received) <= horizon)
+        ):  # fmt: skip
+            return None
+    return MarkPrice(symbol, ts, mark, index, rate, funding_time, next_funding_time)

@@ -37,6 +37,7 @@ from ...model import (
     Trade,
 )
 from ...times import INTERVAL_MS, datetime_to_ms
+from ..sanity import Bounds
 from ..venue import Received, market_or_pong
 from . import fastpath
 
@@ -261,6 +262,10 @@ _NOTHING = Parsed(())
 
 def parse_frame(raw: str | bytes) -> Parsed:
     """One inbound text frame → what it means. Anything off-schema is a ``MalformedMessage``."""
+    if type(raw) is str:  # nearly every frame: a push read from its text, no JSON parse
+        event = fastpath.push(raw)
+        if event is not None:
+            return Parsed((event,))
     frame = loads_object(raw)
     if "op" in frame:
         return _parse_control(frame)
@@ -296,6 +301,15 @@ def parse_frame(raw: str | bytes) -> Parsed:
     if ch == "tickers":
         return _parse_tickers(frame)
     raise MalformedMessage(f"unknown channel {ch!r}", "$.ch")
+
+
+def parse_sane(raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
+    """A push read from its text and found sane, or None: see ``Venue.parse_sane``."""
+    if type(raw) is str:
+        event = fastpath.push(raw, bounds, received)
+        if event is not None:
+            return Parsed((event,))
+    return None
 
 
 def _interval_ms(ch: str) -> int:
