@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import shutil
 import sys
 import time
@@ -29,7 +30,7 @@ from ..engine.strategies import Strategy
 from ..errors import Exit, UsageError
 from ..fidelity import bars_only_model
 from ..inputs import ClosedBars, Input, SessionStart
-from ..model import Bar, Settlement
+from ..model import Settlement
 from ..store.checkpoint import CheckpointStore
 from ..store.files import private_dir
 from ..store.journal import ResumedJournal
@@ -45,6 +46,7 @@ from .report_process import ReportProcess, worth_it
 from .settings import config_of, home_of, strategy_of
 
 Progress = Callable[[float], None]
+NONE_DUE: tuple[tuple[Settlement, ...], ...] = ((),)
 CANDLE_RUN = 512
 """Bars of a candle file per input: the core, the journal and this loop then cost per run of
 bars, not per bar, where they do no work a bar needs."""
@@ -231,26 +233,22 @@ def _candle_inputs(
     interval_ms = INTERVAL_MS[core.config.venue.interval]
     described = funding.describe() if funding is not None else None
     core.model = bars_only_model(core.config, path.name, described)
-    run_bars: list[Bar] = []
-    settlements: list[tuple[Settlement, ...]] = []
-    first = 0
     sane = core.bounds.min_price, core.bounds.max_price
     bars = read_candles(path, core.config.venue.symbol, interval_ms, sane)
-    for seq, bar in enumerate(bars, start=2):
+    seq = 2
+    while chunk := tuple(itertools.islice(bars, run - seq % run + 1 if seq % run else 1)):
         if seq == 2:
-            yield SessionStart(1, bar.open_time, f"candles:{path.name}")
-        due = tuple(funding.take(bar)) if funding is not None else ()  # every bar, resumed or not
-        if seq <= after:
-            continue
-        if not run_bars:
-            first = seq
-        run_bars.append(bar)
-        settlements.append(due)
-        if seq % run == 0:
-            yield ClosedBars(first, tuple(run_bars), tuple(settlements))
-            run_bars, settlements = [], []
-    if run_bars:
-        yield ClosedBars(first, tuple(run_bars), tuple(settlements))
+            yield SessionStart(1, chunk[0].open_time, f"candles:{path.name}")
+        # Every bar's settlements are taken, resumed or not: the schedule moves with them.
+        due = (
+            tuple(tuple(funding.take(bar)) for bar in chunk)
+            if funding is not None
+            else NONE_DUE * len(chunk)
+        )
+        skip = min(len(chunk), max(0, after - seq + 1))
+        if skip < len(chunk):
+            yield ClosedBars(seq + skip, chunk[skip:], due[skip:])
+        seq += len(chunk)
 
 
 def _paced(
