@@ -16,9 +16,8 @@ from . import __version__, logs
 from .app.settings import config_of, home_of
 from .app.sweep import add_sweep_parser
 from .errors import Exit, TrioPaperError, exit_code_of, exit_codes_text
-from .runtime.alerts import alert_urls, secret_parts
 from .scrub import Scrubber, install, scrubbing_terminal
-from .secrets import load_dotenv, secret_values
+from .secrets import alert_urls, load_dotenv, secret_parts, secret_values
 from .times import INTERVAL_MS
 
 DESCRIPTION = """\

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,3 +105,29 @@ def secret_fields(obj: AttrsInstance) -> Iterator[tuple[str, Any]]:
 def secret_values(obj: AttrsInstance) -> list[str]:
     """The values of the secret fields of ``obj`` that are set: for the scrubber."""
     return [value for _, value in secret_fields(obj) if isinstance(value, str) and value]
+
+
+ALERT_URLS_ENV = "TRIO_PAPER_ALERT_URLS"
+"""Where the apprise URLs of the alerts come from: they hold tokens (runtime/alerts.py)."""
+
+
+def alert_urls(environ: Mapping[str, str]) -> list[str]:
+    """The apprise URLs in ``TRIO_PAPER_ALERT_URLS`` (comma-separated; blanks ignored)."""
+    return [url.strip() for url in environ.get(ALERT_URLS_ENV, "").split(",") if url.strip()]
+
+
+def secret_parts(urls: list[str]) -> list[str]:
+    """Every piece of ``urls`` that may be a token, for the scrubber: each whole URL, its user
+    and password, a host that is not a host name (``tgram://<bot token>/...``), each path
+    segment and each query value. Short pieces are left to the scrubber's minimum length."""
+    parts: list[str] = []
+    for url in urls:
+        split = urllib.parse.urlsplit(url)
+        parts.append(url)
+        userinfo, _, host = split.netloc.rpartition("@")
+        parts += [p for p in userinfo.split(":") if p]
+        if host and "." not in host and host != "localhost":
+            parts.append(host)
+        parts += [p for p in split.path.split("/") if p]
+        parts += [v for _, v in urllib.parse.parse_qsl(split.query)]
+    return [p for p in dict.fromkeys(parts) if p]

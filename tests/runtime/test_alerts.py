@@ -18,11 +18,10 @@ from trio_paper.runtime.alerts import (
     Alerter,
     AlertError,
     AlertRules,
-    alert_urls,
     apprise_delivery,
     quiet,
-    secret_parts,
 )
+from trio_paper.secrets import alert_urls, secret_parts
 
 
 def _feed(event: str, **fields: Any) -> dict[str, Any]:

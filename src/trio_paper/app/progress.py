@@ -6,8 +6,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
 
 @contextmanager
 def progress_bar(title: str) -> Iterator[Callable[[float], None] | None]:
@@ -15,6 +13,9 @@ def progress_bar(title: str) -> Iterator[Callable[[float], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    # Only a terminal pays for importing rich (~20 ms of every replay's start otherwise).
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
     columns = (
         TextColumn(title),
         BarColumn(),

@@ -12,7 +12,6 @@ import orjson
 from ..config import Config
 from ..runtime.alerts import (
     Alerter,
-    alert_urls,
     apprise_delivery,
     end_alert,
     fatal_alert,
@@ -20,6 +19,7 @@ from ..runtime.alerts import (
 )
 from ..runtime.watch_server import SERVE_TOKEN_ENV, bind, parse_address
 from ..runtime.watchers import WatchPlan
+from ..secrets import alert_urls
 from .lifecycle import Run
 
 log = logging.getLogger("trio_paper.run")

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import urllib.parse
 import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -27,10 +26,10 @@ import trio
 from ..config import AlertsConfig
 from ..engine.records import RecordType
 from ..errors import UsageError
+from ..secrets import ALERT_URLS_ENV
 
 log = logging.getLogger("trio_paper.alerts")
 
-ALERT_URLS_ENV = "TRIO_PAPER_ALERT_URLS"
 QUEUE_SIZE = 100
 """Alerts waiting to be sent; past this the oldest is given up (and listed as unsent)."""
 LEVELS = ("info", "success", "warning", "failure")
@@ -49,28 +48,6 @@ class Alert:
 
 
 # --- where alerts go ---------------------------------------------------------------------------
-
-
-def alert_urls(environ: Mapping[str, str]) -> list[str]:
-    """The apprise URLs in ``TRIO_PAPER_ALERT_URLS`` (comma-separated; blanks ignored)."""
-    return [url.strip() for url in environ.get(ALERT_URLS_ENV, "").split(",") if url.strip()]
-
-
-def secret_parts(urls: list[str]) -> list[str]:
-    """Every piece of ``urls`` that may be a token, for the scrubber: each whole URL, its user
-    and password, a host that is not a host name (``tgram://<bot token>/...``), each path
-    segment and each query value. Short pieces are left to the scrubber's minimum length."""
-    parts: list[str] = []
-    for url in urls:
-        split = urllib.parse.urlsplit(url)
-        parts.append(url)
-        userinfo, _, host = split.netloc.rpartition("@")
-        parts += [p for p in userinfo.split(":") if p]
-        if host and "." not in host and host != "localhost":
-            parts.append(host)
-        parts += [p for p in split.path.split("/") if p]
-        parts += [v for _, v in urllib.parse.parse_qsl(split.query)]
-    return [p for p in dict.fromkeys(parts) if p]
 
 
 def quiet(url: str) -> str:
