@@ -234,3 +234,21 @@ def test_a_hole_in_a_candle_replay_is_a_counted_gap(tmp_path: Path) -> None:
     assert summary["feed"]["missing"] == 626 * 1440 - 2
     assert summary["health"] == "degraded"
     assert summary["health_reasons"] == [f"1 gap: {626 * 1440 - 2:,} bars missing"]
+
+
+@pytest.mark.parametrize("name", ["c.csv", "c.csv.gz"])
+def test_progress_is_the_share_of_the_file_read(tmp_path: Path, name: str) -> None:
+    """Every 4,096 rows the reader says how much of the file (compressed or not) it has read:
+    rising, within (0, 1], about where the row is."""
+    rows = 20_000
+    body = "".join(f"{n * 60_000},100,101,99,100.5,{n % 97}\n" for n in range(rows))
+    path = tmp_path / name
+    text = (HEAD + body).encode()
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    seen: list[float] = []
+    assert len(list(read_candles(path, interval_ms=60_000, progress=seen.append))) == rows
+    assert len(seen) == (rows + 1) // 4096
+    assert seen == sorted(seen)
+    assert 0 < seen[0] < seen[-1] <= 1
+    # The last at line 16,384 of 20,001: a gzip's reader runs ahead by a compressed buffer.
+    assert seen[-1] == pytest.approx(16_384 / (rows + 1), abs=0.1)

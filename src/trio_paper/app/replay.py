@@ -156,7 +156,7 @@ def _replay(
         inputs: Iterable[Input] = (
             reader
             if reader
-            else _candle_inputs(restored.core, path, restored.after, run_of, schedule)
+            else _candle_inputs(restored.core, path, restored.after, run_of, schedule, progress)
         )
         if speed is not None or progress is not None:
             after = restored.after  # pace only what runs: a resumed replay does not wait again
@@ -224,7 +224,12 @@ def _open_run(
 
 
 def _candle_inputs(
-    core: Core, path: Path, after: int, run: int, funding: FundingSchedule | None = None
+    core: Core,
+    path: Path,
+    after: int,
+    run: int,
+    funding: FundingSchedule | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[Input]:
     """A candle file as inputs: a session start (input 1), then its bars (input 2 on), each at
     its close time with the funding settlements due by then, in runs that end at multiples of
@@ -234,7 +239,7 @@ def _candle_inputs(
     described = funding.describe() if funding is not None else None
     core.model = bars_only_model(core.config, path.name, described)
     sane = core.bounds.min_price, core.bounds.max_price
-    bars = read_candles(path, core.config.venue.symbol, interval_ms, sane)
+    bars = read_candles(path, core.config.venue.symbol, interval_ms, sane, progress)
     seq = 2
     while chunk := tuple(itertools.islice(bars, run - seq % run + 1 if seq % run else 1)):
         if seq == 2:

@@ -11,27 +11,30 @@ digits, no NaN); anything that cannot be read is one ``CandleError`` naming the 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import itertools
 import operator
+import os
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn, cast
 
 from ..codec import MalformedMessage, strict_decimal
 from ..model import Bar
 from ..times import datetime_to_ms
 
-__all__ = ["CandleError", "detect_interval", "read_candles"]
+__all__ = ["CandleError", "detect_interval", "open_candle_text", "read_candles"]
 
 _TIME_TEXT_COLUMNS = ("open_time", "timestamp", "date", "time")
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+PROGRESS_ROWS = 4096
 INTERVAL_SAMPLE = 10_000
 """Rows ``detect_interval`` looks at: enough for a clear majority, cheap on a year of bars."""
 
@@ -55,22 +58,31 @@ def read_candles(
     symbol: str = "BTCUSDT",
     interval_ms: int | None = None,
     prices: tuple[Decimal, Decimal] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Iterator[Bar]:
     """Yield each row of ``path`` as a closed ``Bar`` with ``source="csv"``.
 
     ``interval_ms`` None means the file's own (``detect_interval``). Candle files carry no
     quote volume; it is estimated as close × volume. ``prices`` (lowest, highest), when given,
     is the sane range: a row outside it is an error (a price of 1e30 is a broken file).
+    ``progress`` is told the fraction of the file read, every ``PROGRESS_ROWS`` rows.
     """
     if interval_ms is None:
         interval_ms = detect_interval(path)
-    return _bars(path, symbol, interval_ms, prices)
+    return _bars(path, symbol, interval_ms, prices, progress)
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+@contextlib.contextmanager
+def open_candle_text(path: Path) -> Iterator[tuple[io.TextIOWrapper, Callable[[], float]]]:
+    """A candle file as text (gunzipped if ``.gz``), and how much of the file is read so far
+    (a fraction, for a progress bar)."""
+    with path.open("rb") as raw:
+        size = os.fstat(raw.fileno()).st_size or 1
+        binary = cast(
+            IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw
+        )
+        with io.TextIOWrapper(binary, encoding="utf-8", newline="") as text:
+            yield text, lambda: raw.tell() / size
 
 
 def _parse_time_text(text: str) -> int:
@@ -81,7 +93,11 @@ def _parse_time_text(text: str) -> int:
 
 
 def _bars(
-    path: Path, symbol: str, interval_ms: int, prices: tuple[Decimal, Decimal] | None
+    path: Path,
+    symbol: str,
+    interval_ms: int,
+    prices: tuple[Decimal, Decimal] | None,
+    progress: Callable[[float], None] | None = None,
 ) -> Iterator[Bar]:
     """Each data row as a ``Bar``, checked in order; a file that is not readable text (binary,
     not gzip, cut short) is a ``CandleError`` too."""
@@ -89,9 +105,10 @@ def _bars(
         raise CandleError("is a directory, not a candle file", str(path))
     rows = None
     try:
-        with _open_text(path) as handle:
+        with open_candle_text(path) as (handle, fraction_read):
+            read = None if progress is None else lambda: progress(fraction_read())
             rows = csv.reader(handle)
-            yield from _rows(path, rows, symbol, interval_ms, prices)
+            yield from _rows(path, rows, symbol, interval_ms, prices, read)
     except FileNotFoundError:
         raise CandleError("no such file", str(path)) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
@@ -120,9 +137,11 @@ def _rows(
     symbol: str,
     interval_ms: int,
     prices: tuple[Decimal, Decimal] | None,
+    read: Callable[[], None] | None,
 ) -> Iterator[Bar]:
-    """The rows of an open file as bars. (One generator and no call per row on the good path:
-    a year is 525,600 rows, and a line's ``where`` is only formatted for an error.)"""
+    """The rows of an open file as bars, ``read`` called every ``PROGRESS_ROWS``. (One
+    generator and no call per row on the good path: a year is 525,600 rows, and a line's
+    ``where`` is only formatted for an error.)"""
     try:
         columns = [c.strip() for c in next(rows)]
     except StopIteration:
@@ -138,6 +157,8 @@ def _rows(
     width = len(columns)
     previous: int | None = None
     for number, row in enumerate(rows, start=2):
+        if read is not None and not number % PROGRESS_ROWS:
+            read()
         if not row:
             continue
         if len(row) != width:

@@ -24,7 +24,7 @@ from typing import IO, Any, cast
 import orjson
 
 from ...codec import MalformedMessage
-from ...venues.candles import _TIME_TEXT_COLUMNS, _open_text, _parse_time_text
+from ...venues.candles import _TIME_TEXT_COLUMNS, _parse_time_text, open_candle_text
 
 
 class SplitError(ValueError):
@@ -38,7 +38,7 @@ def split_candles(source: Path, cut_ms: int, folder: Path) -> tuple[Path, Path]:
     if before.exists() and after.exists():
         return before, after
     folder.mkdir(parents=True, exist_ok=True)
-    with _open_text(source) as handle:
+    with open_candle_text(source) as (handle, _):
         rows = csv.reader(handle)
         header = next(rows, None)
         if not header:
