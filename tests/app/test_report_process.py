@@ -6,7 +6,6 @@ killed replay is a real ``trio-paper replay`` sent SIGKILL.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -86,32 +85,44 @@ def test_a_follower_that_dies_leaves_the_reports_to_the_replay(
     assert "report process failed (exit -9" in caplog.text
 
 
-def test_the_follower_of_a_killed_replay_writes_no_report(
+def test_a_killed_big_candle_replay_leaves_no_report_and_resumes_to_the_same_bytes(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    """SIGKILL the replay mid-way: its follower sees stdin close without the word and exits
-    without a report; the run stays unfinished for the next start to report."""
+    """SIGKILL a followed candle replay mid-way: its follower sees stdin close without the word
+    and exits without a report. The same command then resumes from the last checkpoint (runs of
+    bars and all) and ends with the journal and summary of a replay never killed."""
     candles = cut_candles(shared_data, tmp_path / "candles.csv", 120_000)
     assert candles.stat().st_size >= report_process.MIN_INPUT_BYTES
-    home = tmp_path / "home"
-    command = [sys.executable, "-m", "trio_paper", "replay", "--file", str(candles)]
-    replaying = subprocess.Popen(
-        command, env={**os.environ, "TRIO_PAPER_HOME": str(home)}, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    replaying = _replay(candles, killed)
     deadline = time.monotonic() + DEADLINE_S
     follower = None
-    while follower is None or _size(home, "events.jsonl") < 1_000_000:
+    while follower is None or _size(killed, "events.jsonl") < 3_000_000:  # ~13,000 bars
         assert time.monotonic() < deadline, "the replay never got under way"
         assert replaying.poll() is None, "the replay ended before it could be killed"
-        follower = follower or _follower_of(home)
+        follower = follower or _follower_of(killed)
         time.sleep(0.02)
     replaying.kill()
     replaying.wait(timeout=DEADLINE_S)
     while _alive(follower):
         assert time.monotonic() < deadline, "the follower outlived its replay"
         time.sleep(0.02)
-    assert not list(home.glob("runs/*/summary.*"))
+    assert not list(killed.glob("runs/*/summary.*"))
+    assert list(killed.glob("runs/r/state/checkpoint*")), "killed before its first checkpoint"
+    for home in (killed, whole):
+        assert _replay(candles, home).wait(timeout=DEADLINE_S) == 0
+    for name in ("events.jsonl", "summary.json"):
+        assert (killed / "runs/r" / name).read_bytes() == (whole / "runs/r" / name).read_bytes()
+
+
+def _replay(candles: Path, home: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "trio_paper", "--home", str(home), "replay", "--file", str(candles),
+        "--run-id", "r", "--checkpoint-every", "5000",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=home.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def test_the_follower_reads_whole_lines_as_they_are_appended(tmp_path: Path) -> None:
