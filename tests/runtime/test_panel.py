@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 
+import attrs
+import pytest
 import trio
 from rich.console import Console
 
@@ -46,3 +49,21 @@ async def test_the_panel_shows_strategy_mode_pnl_trades_entry_and_stop() -> None
     feed_line = next(line for line in text.splitlines() if " feed " in line)
     assert "…" in feed_line  # cut to the panel's width, not wrapped over many lines
     assert len(text.splitlines()) < 25
+
+
+async def test_the_first_status_line_has_the_frame_rate_since_the_start(
+    caplog: pytest.LogCaptureFixture, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Before: the first line of a session's log said frames/s=0.0, whatever came in."""
+    feed = FeedStatus(connected=True, connects=1, frames=0)
+    board = StatusBoard(Core(config(), Scripted()), lambda: feed, tty=False)
+    caplog.set_level(logging.INFO, logger="trio_paper.status")
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(board.run, 30.0)
+            await trio.sleep(10)
+            feed = attrs.evolve(feed, frames=300)  # 300 frames in the first 30 s
+            await trio.sleep(25)
+            nursery.cancel_scope.cancel()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
+    assert "frames/s=10.0" in line

@@ -79,6 +79,7 @@ class StatusBoard:
         }  # fmt: skip
 
     async def run(self, log_every: float) -> None:
+        self._frames_seen, self._rate_at = self.feed_status().frames, trio.current_time()
         if self.tty:
             await self._panel()
         else:
