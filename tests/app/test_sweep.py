@@ -374,7 +374,7 @@ def test_a_recording_sweeps_as_well_as_a_candle_file(demo_recording: Path, tmp_p
 
 
 def test_without_dask_a_sweep_says_how_to_install_it(candles: Path, tmp_path: Path) -> None:
-    """Dask is the ``sweep`` extra: where ``distributed`` cannot be imported, one line says so."""
+    """Where ``distributed`` cannot be imported (a broken install), one line says so."""
     hidden = tmp_path / "hidden" / "distributed"
     hidden.mkdir(parents=True)
     (hidden / "__init__.py").write_text('raise ImportError("hidden for this test")\n')
@@ -386,8 +386,8 @@ def test_without_dask_a_sweep_says_how_to_install_it(candles: Path, tmp_path: Pa
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (
-        "trio-paper: a sweep runs on Dask, which is not installed (hidden for this test): "
-        "pip install 'trio-paper[sweep]'"
+        "trio-paper: a sweep runs on Dask, which cannot be imported (hidden for this test): "
+        "reinstall trio-paper, which depends on dask[distributed]"
     )
 
 

@@ -35,7 +35,8 @@ def open_client(
         from distributed import Client, LocalCluster
     except ImportError as exc:
         raise ClusterError(
-            f"a sweep runs on Dask, which is not installed ({exc}): pip install 'trio-paper[sweep]'"
+            f"a sweep runs on Dask, which cannot be imported ({exc}): reinstall trio-paper, "
+            "which depends on dask[distributed]"
         ) from None
 
     level = logging.INFO if verbose else logging.ERROR
