@@ -58,6 +58,14 @@ def take_input(durable: Durable, seq: int) -> None:
     durable.journal.append([{"seq": seq, "ts": seq, "type": "feed", "event": "tick"}])
 
 
+async def one_in_flight(durable: Durable) -> None:
+    """Input 1 goes with a batch now on its way to the disk; input 2 is taken meanwhile."""
+    take_input(durable, 1)
+    durable.request()
+    await trio.sleep(0.005)  # the writer took input 1 and is on its way to the disk
+    take_input(durable, 2)  # the engine goes on meanwhile
+
+
 def on_disk(path: Path) -> list[int]:
     return [
         orjson.loads(line)["seq"] for line in path.read_bytes().splitlines() if b'"seq"' in line
@@ -76,10 +84,7 @@ async def test_an_input_taken_while_a_commit_is_in_flight_goes_with_the_next(
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await nursery.start(durable.run, lambda: None)
-            take_input(durable, 1)
-            durable.request()
-            await trio.sleep(0.005)  # the writer took input 1 and is on its way to the disk
-            take_input(durable, 2)  # the engine goes on meanwhile
+            await one_in_flight(durable)
             await trio.sleep(0.03)
             assert durable.commits == 1
             assert on_disk(tmp_path / "recording.jsonl") == [1]
@@ -99,10 +104,7 @@ async def test_a_commit_waits_for_the_batch_after_the_one_in_flight(
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await nursery.start(durable.run, lambda: None)
-            take_input(durable, 1)
-            durable.request()
-            await trio.sleep(0.005)
-            take_input(durable, 2)  # a fill, say: durable before the next input
+            await one_in_flight(durable)  # input 2 a fill, say: durable before the next input
             await durable.commit()
             # batch 1 synced at 0.01 and returned at 0.02; batch 2, taken then, at 0.03, 0.04
             assert trio.current_time() == pytest.approx(0.04)
@@ -171,10 +173,7 @@ async def test_finish_lets_the_batch_in_flight_end_then_writes_the_rest_and_chec
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await nursery.start(durable.run, lambda: checkpoint(1))
-            take_input(durable, 1)
-            durable.request()
-            await trio.sleep(0.005)
-            take_input(durable, 2)
+            await one_in_flight(durable)
             with trio.CancelScope(shield=True):
                 await durable.finish(lambda: checkpoint(2))
             durable.request()  # the writer is gone: nothing more is taken
