@@ -96,17 +96,20 @@ def replay(
     file is reported by a second process as it replays (``report_process``), unless told not
     to (a sweep's worker: its CPUs are taken).
     """
-    if (funding is not None or mark is not None) and is_recording(path):
+    recording = is_recording(path)
+    if (funding is not None or mark is not None) and recording:
         raise ReplayError(f"{path} is a recording: --funding and --mark are for candle files")
     if mark is not None and funding is None:
         raise ReplayError("--mark needs --funding")
-    if not is_recording(path):
+    if recording:
+        config = _recorded_venue(config, path)
+    else:
         check_interval(path, config)
     extra = {"funding": None if funding is None else str(funding)}
     extra["mark"] = None if mark is None else str(mark)
-    config = _recorded_venue(config, path)
-    run = _open_run(home, run_id, path, config, strategy, extra)
-    follow = report_process and not is_recording(path) and worth_it(path)
+    kind = "recording" if recording else "candles"
+    run = _open_run(home, run_id, path, kind, config, strategy, extra)
+    follow = report_process and not recording and worth_it(path)
     try:
         return _replay(
             run, path, config, strategy, speed, progress, checkpoint_every, extra, follow
@@ -184,8 +187,6 @@ def _replay(
 
 def _recorded_venue(config: Config, path: Path) -> Config:
     """A recording replays on the venue it was recorded from, whatever the config says."""
-    if not is_recording(path):
-        return config
     with RecordingReader(path) as reader:
         venue = reader.header.venue
     if venue == config.venue.name:
@@ -197,6 +198,7 @@ def _open_run(
     home: Path,
     run_id: str | None,
     path: Path,
+    kind: str,
     config: Config,
     strategy: Strategy[Any, Any],
     extra: dict[str, str | None],
@@ -217,7 +219,6 @@ def _open_run(
         manifest.resumes = (manifest.resumes or 0) + 1
         run.save()
         return run
-    kind = "recording" if is_recording(path) else "candles"
     return Run.create(
         home, "replay", config, strategy, run_id=run_id, input=str(path), input_kind=kind, **extra
     )
