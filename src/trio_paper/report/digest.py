@@ -348,20 +348,17 @@ def _bar_columns(batch: list[Record]) -> tuple[tuple[Any, ...], ...] | None:
 
 
 def _floats(columns: list[tuple[Any, ...]]) -> tuple[list[float], ...] | None:
-    """The columns as floats (they become pixels), or None if a value is not a finite number:
-    then the chart takes the bars one by one, as ``_chart`` reads them."""
+    """The columns as floats, or None if a value is not a finite number: then the chart takes
+    the bars one by one, as ``_chart`` reads them."""
     try:
-        floats = tuple(list(map(float, column)) for column in columns)
+        return tuple(_finite(*column) for column in columns)
     except (TypeError, ValueError):
         return None
-    if not all(map(math.isfinite, chain.from_iterable(floats))):
-        return None
-    return floats
 
 
 def _finite(*values: Any) -> list[float]:
     """Prices as floats for a chart; NaN or infinity (a corrupt journal) cannot be drawn."""
-    floats = [float(v) for v in values]
+    floats = list(map(float, values))
     if not all(map(math.isfinite, floats)):
         raise ValueError("not a finite number")
     return floats
