@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 import trio
 
@@ -153,11 +154,15 @@ def exchange_clock(exchange_ms: int, perf_ns: int, speed: float) -> Callable[[],
 
 
 def build(
-    home: Path, ws_url: str, rest_url: str, probe: Probe, clock_ms: Callable[[], int]
+    home: Path, ws_url: str, rest_url: str, probe: Probe, clock_ms: Callable[[], int], speed: float
 ) -> tuple[Session, Durable]:
     """A session as ``app.run`` builds one, with the probe on its disk, on the exchange's
-    clock."""
+    clock. The clock-skew bound is the default's in real seconds: at 2,222 times real speed
+    the default 300 exchange seconds is 135 ms of real lag, and a session that fell that far
+    behind at 10,000 frames/s would refuse every later frame instead of showing its latency."""
     config = Config()
+    feed = attrs.evolve(config.feed, max_clock_skew_s=config.feed.max_clock_skew_s * speed)
+    config = attrs.evolve(config, feed=feed)
     strategy = load_strategy(config.strategy.name, config.strategy.params)
     ensure_home(home)
     run = new_run(home, "sim")
@@ -241,7 +246,8 @@ def main() -> None:
     print("ready", flush=True)  # imports done: the simulator may start now
     urls = orjson.loads(sys.stdin.readline())
     clock = exchange_clock(**urls["clock"])
-    session, durable = build(args.home, urls["ws_url"], urls["rest_url"], probe, clock)
+    speed = urls["clock"]["speed"]
+    session, durable = build(args.home, urls["ws_url"], urls["rest_url"], probe, clock, speed)
     try:
         result = trio.run(run, session, probe, args.warmup, args.measure)
     finally:
