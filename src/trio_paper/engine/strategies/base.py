@@ -19,9 +19,12 @@ from ..intents import Intent
 from ..steps import on_step
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class View:
-    """What a strategy may know of the account and the market when it is called."""
+    """What a strategy may know of the account and the market when it is called.
+
+    (Not slotted: one is built for every bar, and attrs builds a frozen class with a
+    ``__dict__`` in two thirds of the time.)"""
 
     t: int
     position: Decimal
