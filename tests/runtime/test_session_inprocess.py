@@ -95,8 +95,9 @@ def dial(sim: Simulator) -> Callable[[Socket], Connector]:
 
 
 def synced_seqs(taken: list[bytes]) -> list[int]:
-    """The ``seq`` of each line handed to ``sync_taken`` (a recording's header has none)."""
-    lines = (orjson.loads(line) for line in taken if line != b"\n")
+    """The ``seq`` of each line handed to ``sync_taken`` (a recording's header has none); a
+    piece of the buffer may hold several lines (a run of bar lines is one)."""
+    lines = (orjson.loads(line) for line in b"".join(taken).splitlines())
     return [line["seq"] for line in lines if "seq" in line]
 
 

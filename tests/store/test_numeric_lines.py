@@ -42,8 +42,13 @@ def scrubber() -> Iterator[Scrubber]:
     scrub.install(previous)
 
 
+def _line(record: dict[str, Any]) -> bytes | None:
+    line = bar_line(record)
+    return None if line is None else line.encode("ascii")
+
+
 def test_a_bar_record_is_the_bytes_dumps_writes() -> None:
-    assert bar_line(_bar()) == dumps(_bar())
+    assert _line(_bar()) == dumps(_bar())
 
 
 decimals = st.decimals(allow_nan=True, allow_infinity=True) | st.decimals(places=12)
@@ -63,7 +68,7 @@ def test_any_numbers_give_the_same_bytes(
         seq=seq, ts=ts, open_time=open_time, open=o, high=h, low=lo, close=c, volume=v,
         equity=equity, position=position, source=source,
     )  # fmt: skip
-    assert bar_line(record) == dumps(record)
+    assert _line(record) == dumps(record)
 
 
 @pytest.mark.parametrize(
@@ -101,3 +106,15 @@ def test_the_journal_scrubs_what_can_hold_text_and_only_that(
     assert SECRET.encode() not in path.read_bytes()
     assert lines[1] == dumps(_bar(source="***"))
     assert lines[2] == dumps({**reject, "reason": "token ***"})
+
+
+def test_bar_lines_and_scrubbed_lines_keep_their_order(tmp_path: Path, scrubber: Scrubber) -> None:
+    """Runs of bar lines are buffered as one piece: the records still come out in order."""
+    reject = {"seq": 9, "ts": 1, "type": RecordType.REJECT, "reason": f"token {SECRET}"}
+    records = [_bar(seq=7), reject, _bar(seq=10), _bar(seq=11), _bar(source=SECRET), _bar(seq=13)]
+    path = tmp_path / "events.jsonl"
+    with JournalWriter(path) as journal:
+        journal.append(records)
+        assert journal.pending == len(records)
+    expected = [dumps(r).replace(SECRET.encode(), b"***") for r in records]
+    assert path.read_bytes().splitlines() == expected

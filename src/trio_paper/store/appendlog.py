@@ -44,11 +44,11 @@ class AppendLog:
         self._buffer.append(b"\n")
         self.pending += 1
 
-    def write_numeric_line(self, line: NumericLine) -> None:
-        """Buffer one line of numbers and fixed words (``numeric_lines``): nothing to scrub."""
-        self._buffer.append(line)
-        self._buffer.append(b"\n")
-        self.pending += 1
+    def write_numeric_lines(self, lines: list[NumericLine]) -> None:
+        """Buffer lines of numbers and fixed words (``numeric_lines``): nothing to scrub. A
+        run of them is one join and one encode, not one per line."""
+        self._buffer.append(("\n".join(lines) + "\n").encode("ascii"))
+        self.pending += len(lines)
 
     def flush(self) -> None:
         if self._buffer:

@@ -11,7 +11,7 @@ import orjson
 from ..codec import MalformedMessage, dumps
 from ..engine.records import RecordType
 from .appendlog import AppendLog, truncate_torn_tail
-from .numeric_lines import bar_line
+from .numeric_lines import NumericLine, bar_line
 
 
 class JournalWriter(AppendLog):
@@ -21,12 +21,18 @@ class JournalWriter(AppendLog):
         super().__init__(path, create=create)
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
+        numeric: list[NumericLine] = []  # bar lines not buffered yet, in order
         for record in records:
-            numeric = bar_line(record) if record.get("type") is RecordType.BAR else None
-            if numeric is not None:
-                self.write_numeric_line(numeric)
-            else:
-                self.write_line(dumps(record))
+            line = bar_line(record) if record.get("type") is RecordType.BAR else None
+            if line is not None:
+                numeric.append(line)
+                continue
+            if numeric:
+                self.write_numeric_lines(numeric)
+                numeric = []
+            self.write_line(dumps(record))
+        if numeric:
+            self.write_numeric_lines(numeric)
 
 
 class ResumedJournal(JournalWriter):

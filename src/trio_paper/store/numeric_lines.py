@@ -16,8 +16,9 @@ from typing import Any, NewType
 
 from ..engine.records import RecordType
 
-NumericLine = NewType("NumericLine", bytes)
-"""A journal line with no text a secret could hide in; only this module makes them."""
+NumericLine = NewType("NumericLine", str)
+"""A journal line (ASCII, no newline) with no text a secret could hide in; only this module
+makes them. Text, not bytes: a run of them is joined and encoded once (``write_numeric_lines``)."""
 
 BAR_KEYS = (
     "seq", "ts", "type", "open_time", "open", "high", "low", "close", "volume", "source",
@@ -55,5 +56,4 @@ def bar_line(record: dict[str, Any]) -> NumericLine | None:
         and 0 <= open_time <= _INT_MAX
     ):
         return None
-    text = _BAR % (seq, ts, open_time, o, h, lo, c, v, source, equity, position)
-    return NumericLine(text.encode("ascii"))
+    return NumericLine(_BAR % (seq, ts, open_time, o, h, lo, c, v, source, equity, position))
