@@ -222,7 +222,7 @@ class Core:
                 gap = on_closed_bar(bar)
                 if gap is not None:  # journaled as a feed gap, as a live session's would be
                     engine.on_market(bar.open_time, gap)
-                engine.on_bar(bar.close_time, bar, live=True, settlements=settlements)
+                engine.on_bar(bar.close_time, bar, True, settlements)
             except Exception as exc:
                 self._note_failure(f"ClosedBars seq {seq}", bar.close_time, exc)
                 failed = True
