@@ -110,6 +110,8 @@ class Outcome:
         kill = ended = None
         for record in records:
             kind = record["type"]
+            if kind is RecordType.BAR:  # most records of a run of bars: nothing to read off
+                continue
             if kind in MONEY_MOVES:
                 filled = True
             elif kind == RecordType.FEED and record.get("event") == "gap":

@@ -116,8 +116,10 @@ class Broker:
 
     def unrealized(self) -> Decimal:
         p = self.state.position
+        if not p.qty:
+            return ZERO
         price = self.last_price()
-        if not p.qty or price is None:
+        if price is None:
             return ZERO
         return p.qty * (price - p.entry)
 
