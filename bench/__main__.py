@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import inputs, live, machine, replays, report, sweeps, versus
+from . import inputs, live, machine, replays, report, stages, sweeps, versus
 
 LATENCY_RATES = (100, 1_000, 10_000)
 MEMORY_RATE = 10_000
@@ -58,6 +58,8 @@ def main() -> int:
         ]
         candles = replays.replay_case("a year of candles", year, args.runs, baseline, log)
         against = None if args.no_versus else versus.measure(year, args.runs, log)
+        profile = [stages.measure_in_child(year), stages.measure_in_child(inputs.DAY_RECORDING)]
+        log(f"stages: {profile}")
         latency: list[live.Latency] = []
         memory = None
         if not args.no_live:
@@ -74,6 +76,7 @@ def main() -> int:
         memory,
         machine.load_average(),
         against,
+        profile,
     )  # fmt: skip
     args.out.write_text(report.render(results) + (f"\n{sweeps.render(sweep)}" if sweep else ""))
     log(f"wrote {args.out}")

@@ -9,6 +9,7 @@ import attrs
 from . import versus
 from .live import SLOW_MS, Latency, LiveMemory
 from .replays import ReplayCase, ReplayRun
+from .stages import Stages
 
 FRAMES_TARGET = 100_000
 BARS_TARGET = 150_000
@@ -35,6 +36,7 @@ class Results:
     memory: LiveMemory | None
     load_after: str
     versus: versus.Versus | None = None
+    stages: list[Stages] = attrs.Factory(list)  # the year's bars, the day's frames
 
 
 def render(r: Results) -> str:
@@ -54,8 +56,9 @@ def render(r: Results) -> str:
         out.append(f"| baseline | {r.baseline} |")
     out += ["", "## Targets", "", *_targets(r), ""]
     out += [
-        "Why a target marked **no** is missed, and where the time goes: [README.md]"
-        "(README.md#where-the-time-goes-now-and-what-is-not-met).",
+        "Why a target marked **no** is missed: section 2c (where the time goes, stage by stage, "
+        "and what each missed target would need) and [README.md](README.md#issue-12-third-pass"
+        "-the-floor-and-what-is-left).",
         "",
     ]
     out += ["## 1. Raw-frame replay, end to end", "", *_replay_table(r.recordings, False), ""]
@@ -63,6 +66,8 @@ def render(r: Results) -> str:
     out += [*_replay_table([r.candles], True), ""]
     if r.versus is not None:
         out += [versus.render(r.versus)]
+    if r.stages:
+        out += ["## 2c. Where the time goes, stage by stage", "", *_stages_table(r), ""]
     if r.latency:
         out += ["## 3. Live path: frame-to-journal latency", "", *_latency_table(r.latency), ""]
     if r.memory is not None:
@@ -183,6 +188,48 @@ def _replay_table(cases: list[ReplayCase], bars_only: bool) -> list[str]:
             )
     rows.append("")
     rows.append(f"Inputs: {', '.join(f'`{case.path.name}`' for case in cases)}.")
+    return rows
+
+
+def _stages_table(r: Results) -> list[str]:
+    """The profile of the year's bars and the day's frames, and what the missed speed targets
+    would need of it."""
+    rows = [
+        "CPU µs per item, each stage on its own over the whole input, in a fresh process with "
+        "the garbage collector off (`python -m bench.stages FILE`; the stages hold the whole "
+        "input in memory, so they run a little slower than the streaming replay).",
+        "",
+        "| stage | " + " | ".join(f"µs a {s.item} ({s.items:,})" for s in r.stages) + " |",
+        "|---|" + "--:|" * len(r.stages),
+    ]
+    cells: tuple[tuple[str, Callable[[Stages], str]], ...] = (
+        ("read: gunzip, parse, the core's inputs", lambda s: f"{s.read:.2f}"),
+        ("core: decoder, engine, strategy, risk, broker, the records", lambda s: f"{s.core:.2f}"),
+        ("journal: the lines, buffering, writing", lambda s: f"{s.journal:.2f}"),
+        ("**the replay loop's stages**", lambda s: f"**{s.loop:.2f}**"),
+        ("report pass (of it, parsing the lines)", lambda s: f"{s.report:.2f} ({s.parse:.2f})"),
+    )
+    for name, cell in cells:
+        rows.append(f"| {name} | " + " | ".join(cell(s) for s in r.stages) + " |")
+    bars = next((s for s in r.stages if s.item == "bar"), None)
+    frames = next((s for s in r.stages if s.item == "frame"), None)
+    rows.append("")
+    if r.versus is not None and bars is not None:
+        whole = versus.median_seconds(r.versus.theirs) / versus.TARGET
+        rows.append(
+            f"- {versus.TARGET:g}× backtesting.py is the whole command in {whole:.2f} s: "
+            f"{whole / bars.items * 1e6:.1f} µs a bar for everything, start-up and reports "
+            f"included; the loop's stages alone take {bars.loop:.1f} now."
+        )
+    day = r.recordings[0] if r.recordings else None
+    if day is not None and day.baseline and frames is not None:
+        needed = 1e6 / (FRAMES_SPEEDUP * day.median(_frames, baseline=True))
+        now = 1e6 / day.median(_frames)
+        rows.append(
+            f"- {FRAMES_SPEEDUP:g}× the baseline's raw frames ({day.name}) is {needed:.1f} µs a "
+            f"frame for the replay loop; it takes {now:.1f} now (stages: read {frames.read:.1f}, "
+            f"core {frames.core:.1f})."
+        )
     return rows
 
 

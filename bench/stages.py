@@ -1,15 +1,19 @@
-"""Where a candle replay's time goes, stage by stage: ``python -m bench.stages CANDLES.csv.gz``.
+"""Where a replay's time goes, stage by stage: ``python -m bench.stages [--json] FILE``.
 
-CPU time per bar, in one process, of each stage on its own: reading the rows into ``Bar``s,
-the core (engine, strategy, risk, broker, the records), the journal (lines, scrubbing,
-buffering, a flush every 16 inputs as the replay does) and the report's pass over the journal
-(``Digest``), with the JSON parse of its lines alone beside it. ``PYTHONPATH=<src>`` measures
-another source tree the same way. Prints one line.
+CPU time per item (a candle file's bar, a recording's frame), in one process, of each stage on
+its own: reading the input into the core's inputs, the core (decoder, engine, strategy, risk,
+broker, the records), the journal (lines, scrubbing, buffering, a flush every 16 inputs as the
+replay does) and the report's pass over the journal (``Digest``), with the JSON parse of its
+lines alone beside it. ``PYTHONPATH=<src>`` measures another source tree the same way. Prints
+one line, or with ``--json`` the figures as one JSON object (``make bench`` reads them).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import subprocess
+import sys
 import tempfile
 import time
 from collections import deque
@@ -17,39 +21,79 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
+import orjson
+
+from trio_paper.app.replay import CANDLE_RUN, is_recording
 from trio_paper.config import Config
 from trio_paper.core import Core
 from trio_paper.engine.strategies import load
-from trio_paper.inputs import ClosedBars, Input, SessionStart
+from trio_paper.inputs import ClosedBars, Frame, Input, SessionStart
 from trio_paper.report.digest import Digest
 from trio_paper.store.journal import JournalWriter, read_journal
+from trio_paper.store.recording import RecordingReader
 from trio_paper.venues.candles import read_candles
 
 T = TypeVar("T")
 FLUSH_EVERY = 16
-RUN = 512  # bars per input, as app.replay.CANDLE_RUN
+
+
+@attrs.frozen
+class Stages:
+    """CPU µs per item of each stage; ``item`` says what one is."""
+
+    item: str  # "bar" or "frame"
+    items: int
+    records: int
+    read: float
+    core: float
+    journal: float
+    report: float
+    parse: float  # of ``report``: parsing the journal's lines alone
+
+    @property
+    def loop(self) -> float:
+        """The replay loop's stages together (the loop itself adds little: runs of bars)."""
+        return self.read + self.core + self.journal
 
 
 def _cpu(work: Callable[[], T]) -> tuple[float, T]:
-    started = time.process_time()
-    out = work()
-    return time.process_time() - started, out
+    """CPU seconds of ``work``, the garbage collector off: every stage holds the whole input
+    in memory, which the replay never does, and collections over it would be counted as the
+    stage's (the replay's own collections cost nothing measurable: bench/README.md)."""
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.process_time()
+        out = work()
+        return time.process_time() - started, out
+    finally:
+        gc.enable()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__)
-    parser.add_argument("candles", type=Path)
-    args = parser.parse_args()
-    read_s, bars = _cpu(lambda: list(read_candles(args.candles, "BTCUSDT", 60_000)))
+def _candle_inputs(path: Path) -> tuple[float, list[Input], int]:
+    read_s, bars = _cpu(lambda: list(read_candles(path, "BTCUSDT", 60_000)))
+    inputs: list[Input] = [SessionStart(1, bars[0].open_time, "stages")]
+    for start in range(0, len(bars), CANDLE_RUN):
+        run = tuple(bars[start : start + CANDLE_RUN])
+        inputs.append(ClosedBars(start + 2, run, ((),) * len(run)))
+    return read_s, inputs, len(bars)
+
+
+def _recorded_inputs(path: Path) -> tuple[float, list[Input], int]:
+    def read() -> list[Input]:
+        with RecordingReader(path) as reader:
+            return list(reader)
+
+    read_s, inputs = _cpu(read)
+    return read_s, inputs, sum(isinstance(item, Frame) for item in inputs)
+
+
+def measure(path: Path) -> Stages:
+    recording = is_recording(path)
+    read_s, inputs, items = (_recorded_inputs if recording else _candle_inputs)(path)
     config = Config()
     core = Core(config, load(config.strategy.name, config.strategy.params))
-    inputs: list[Input] = [SessionStart(1, bars[0].open_time, "stages")]
-    inputs += [
-        ClosedBars(
-            start + 2, tuple(bars[start : start + RUN]), ((),) * len(bars[start : start + RUN])
-        )
-        for start in range(0, len(bars), RUN)
-    ]
 
     def run() -> list[dict[str, Any]]:
         records = []
@@ -70,15 +114,36 @@ def main() -> None:
         journal_s, _ = _cpu(write)
         report_s, _ = _cpu(lambda: Digest().read(events))
         parse_s, _ = _cpu(lambda: deque(read_journal(events), maxlen=0))
+    per = 1e6 / items
+    return Stages(
+        "frame" if recording else "bar", items, len(records), read_s * per, core_s * per,
+        journal_s * per, report_s * per, parse_s * per,
+    )  # fmt: skip
 
-    def per_bar(seconds: float) -> str:
-        return f"{seconds / len(bars) * 1e6:.2f}"
 
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("file", type=Path, help="a candle file or a recording")
+    args = parser.parse_args()
+    s = measure(args.file)
+    if args.json:
+        print(orjson.dumps(attrs.asdict(s)).decode())
+        return
     print(
-        f"CPU µs per bar over {len(bars):,} bars ({len(records):,} records): "
-        f"read {per_bar(read_s)}, core {per_bar(core_s)}, journal {per_bar(journal_s)}, "
-        f"report pass {per_bar(report_s)} (JSON parse alone {per_bar(parse_s)})"
+        f"CPU µs per {s.item} over {s.items:,} {s.item}s ({s.records:,} records): "
+        f"read {s.read:.2f}, core {s.core:.2f}, journal {s.journal:.2f}, "
+        f"report pass {s.report:.2f} (JSON parse alone {s.parse:.2f})"
     )
+
+
+def measure_in_child(path: Path) -> Stages:
+    """``measure`` in a fresh process, as ``make bench`` takes it."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.stages", "--json", str(path)],
+        capture_output=True, check=True, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    return Stages(**orjson.loads(out.stdout))
 
 
 if __name__ == "__main__":

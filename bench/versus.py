@@ -43,15 +43,16 @@ class Versus:
     @property
     def ratio(self) -> float:
         """How many times faster the whole command is than backtesting.py (medians of wall)."""
-        return _median(self.theirs) / _median(self.ours)
+        return median_seconds(self.theirs) / median_seconds(self.ours)
 
     @property
     def cpu_ratio(self) -> float:
         """The same in CPU time: steadier on a machine shared with other work."""
-        return _median(self.theirs, cpu=True) / _median(self.ours, cpu=True)
+        return median_seconds(self.theirs, cpu=True) / median_seconds(self.ours, cpu=True)
 
 
-def _median(runs: list[Whole], cpu: bool = False) -> float:
+def median_seconds(runs: list[Whole], cpu: bool = False) -> float:
+    """The median wall (or CPU) time of ``runs``."""
     return statistics.median(r.cpu_seconds if cpu else r.seconds for r in runs)
 
 
@@ -104,11 +105,13 @@ def _version(package: str) -> str:
 
 
 def target_row(v: Versus) -> tuple[str, str, bool]:
+    ours, theirs = median_seconds(v.ours), median_seconds(v.theirs)
     return (
         f"bars-only year, whole command, ≥ {TARGET:g}× faster than backtesting.py "
         f"(floor {FLOOR:g}×)",
-        f"{v.ratio:.2f}× ({_median(v.ours):.1f} s vs {_median(v.theirs):.1f} s); in CPU time "
-        f"{v.cpu_ratio:.2f}×",
+        f"{v.ratio:.2f}× ({ours:.2f} s vs {theirs:.2f} s; the floor "
+        f"{'met' if v.ratio >= FLOOR else '**not** met'}, the target needs "
+        f"{theirs / TARGET:.2f} s); in CPU time {v.cpu_ratio:.2f}×",
         v.ratio >= TARGET,
     )
 
@@ -116,7 +119,7 @@ def target_row(v: Versus) -> tuple[str, str, bool]:
 def render(v: Versus) -> str:
     def cell(runs: list[Whole], cpu: bool = False) -> str:
         values = [r.cpu_seconds if cpu else r.seconds for r in runs]
-        return f"{_median(runs, cpu):.2f} ({min(values):.2f}–{max(values):.2f})"
+        return f"{median_seconds(runs, cpu):.2f} ({min(values):.2f}–{max(values):.2f})"
 
     def peak(runs: list[Whole]) -> str:
         return f"{max(r.peak_kb for r in runs) / 1024:.0f} MB"
