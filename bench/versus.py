@@ -4,17 +4,18 @@ A trader comparing tools times ``trio-paper replay --file year.csv.gz`` from the
 interpreter starting, the imports, the replay, ``summary.json`` and ``summary.html`` written —
 against the backtester they know (``bench.backtesting_child``: imports, reading the CSV.gz,
 ``Backtest.run`` and its stats). Both are timed here from spawn to exit, their peak RSS taken
-from ``wait4``; the runs alternate so that both see the same machine.
+from ``wait4``, by a small launcher (``bench.launch``); the runs alternate so that both see the
+same machine.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,19 +58,17 @@ def median_seconds(runs: list[Whole], cpu: bool = False) -> float:
 
 
 def _timed(argv: list[str], env: dict[str, str] | None = None) -> Whole:
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-    )  # a PIPE for stderr only: what a failure said
-    assert child.stderr is not None
-    error = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    child.stderr.close()
-    if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{error.decode(errors='replace')[-2000:]}")
-    return Whole(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    """``argv`` run to its end by ``bench.launch``, which times it and reads its peak RSS."""
+    launched = subprocess.run(
+        [sys.executable, "-m", "bench.launch", *argv], capture_output=True, env=env, check=False
+    )
+    if launched.returncode != 0:
+        raise RuntimeError(f"bench.launch failed:\n{launched.stderr.decode(errors='replace')}")
+    run = json.loads(launched.stdout)
+    if run["exit"] != 0:
+        said = launched.stderr.decode(errors="replace")[-2000:]
+        raise RuntimeError(f"{' '.join(argv)} failed (exit {run['exit']}):\n{said}")
+    return Whole(run["seconds"], run["cpu_seconds"], run["peak_kb"])
 
 
 def trio_paper_once(path: Path) -> Whole:
