@@ -60,8 +60,9 @@ def median_seconds(runs: list[Whole], cpu: bool = False) -> float:
 def _timed(argv: list[str], env: dict[str, str] | None = None) -> Whole:
     """``argv`` run to its end by ``bench.launch``, which times it and reads its peak RSS."""
     launched = subprocess.run(
-        [sys.executable, "-m", "bench.launch", *argv], capture_output=True, env=env, check=False
-    )
+        [sys.executable, "-m", "bench.launch", *argv],
+        capture_output=True, env=env, check=False, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
     if launched.returncode != 0:
         raise RuntimeError(f"bench.launch failed:\n{launched.stderr.decode(errors='replace')}")
     run = json.loads(launched.stdout)
