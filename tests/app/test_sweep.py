@@ -387,7 +387,7 @@ def test_without_dask_a_sweep_says_how_to_install_it(candles: Path, tmp_path: Pa
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (
         "trio-paper: a sweep runs on Dask, which cannot be imported (hidden for this test): "
-        "reinstall trio-paper, which depends on dask[distributed]"
+        "reinstall trio-paper, which depends on dask and distributed"
     )
 
 

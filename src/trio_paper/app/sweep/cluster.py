@@ -36,7 +36,7 @@ def open_client(
     except ImportError as exc:
         raise ClusterError(
             f"a sweep runs on Dask, which cannot be imported ({exc}): reinstall trio-paper, "
-            "which depends on dask[distributed]"
+            "which depends on dask and distributed"
         ) from None
 
     level = logging.INFO if verbose else logging.ERROR
