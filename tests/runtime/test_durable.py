@@ -8,6 +8,8 @@ commit is in flight.
 from __future__ import annotations
 
 import errno
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import orjson
@@ -17,7 +19,7 @@ import trio.testing
 
 from trio_paper.errors import FatalIO
 from trio_paper.inputs import Tick
-from trio_paper.runtime.durable import Durable
+from trio_paper.runtime.durable import CheckpointDue, Durable
 from trio_paper.store.checkpoint import Checkpoint, CheckpointStore
 from trio_paper.store.files import private_dir
 from trio_paper.store.journal import JournalWriter
@@ -66,6 +68,15 @@ async def one_in_flight(durable: Durable) -> None:
     take_input(durable, 2)  # the engine goes on meanwhile
 
 
+@asynccontextmanager
+async def writing(durable: Durable, due: CheckpointDue) -> AsyncIterator[None]:
+    """``durable``'s writer task, running for the block and stopped after it."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(durable.run, due)
+        yield
+        nursery.cancel_scope.cancel()
+
+
 def on_disk(path: Path) -> list[int]:
     return [
         orjson.loads(line)["seq"] for line in path.read_bytes().splitlines() if b'"seq"' in line
@@ -82,8 +93,7 @@ async def test_an_input_taken_while_a_commit_is_in_flight_goes_with_the_next(
     disk = SlowDisk()
     durable = make(tmp_path, disk)
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(durable.run, lambda: None)
+        async with writing(durable, lambda: None):
             await one_in_flight(durable)
             await trio.sleep(0.03)
             assert durable.commits == 1
@@ -92,7 +102,6 @@ async def test_an_input_taken_while_a_commit_is_in_flight_goes_with_the_next(
             await durable.commit()
             assert on_disk(tmp_path / "recording.jsonl") == [1, 2]
             assert on_disk(tmp_path / "events.jsonl") == [1, 2]
-            nursery.cancel_scope.cancel()
     durable.close()
 
 
@@ -102,15 +111,13 @@ async def test_a_commit_waits_for_the_batch_after_the_one_in_flight(
     disk = SlowDisk()
     durable = make(tmp_path, disk)
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(durable.run, lambda: None)
+        async with writing(durable, lambda: None):
             await one_in_flight(durable)  # input 2 a fill, say: durable before the next input
             await durable.commit()
             # batch 1 synced at 0.01 and returned at 0.02; batch 2, taken then, at 0.03, 0.04
             assert trio.current_time() == pytest.approx(0.04)
             assert [name for name, _ in disk.calls] == ["_sync", "_sync"]
             assert on_disk(tmp_path / "recording.jsonl") == [1, 2]
-            nursery.cancel_scope.cancel()
     durable.close()
 
 
@@ -145,8 +152,7 @@ async def test_the_recording_is_synced_before_the_journal_and_both_before_the_ch
         return checkpoint(seq)
 
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(durable.run, due)
+        async with writing(durable, due):
             seq = 1
             take_input(durable, 1)
             durable.request()
@@ -155,7 +161,6 @@ async def test_the_recording_is_synced_before_the_journal_and_both_before_the_ch
             take_input(durable, 2)  # in flight: the checkpoint taken with batch 1 says 1
             await durable.commit()
             await trio.sleep(1)
-            nursery.cancel_scope.cancel()
     durable.close()
     assert order == [
         "recording", "journal", "checkpoint 1", "recording", "journal", "checkpoint 2",
@@ -171,8 +176,7 @@ async def test_finish_lets_the_batch_in_flight_end_then_writes_the_rest_and_chec
     disk = SlowDisk()
     durable = make(tmp_path, disk)
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(durable.run, lambda: checkpoint(1))
+        async with writing(durable, lambda: checkpoint(1)):
             await one_in_flight(durable)
             with trio.CancelScope(shield=True):
                 await durable.finish(lambda: checkpoint(2))
