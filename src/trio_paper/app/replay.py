@@ -242,7 +242,7 @@ def _candle_inputs(
     sane = core.bounds.min_price, core.bounds.max_price
     bars = read_candles(path, core.config.venue.symbol, interval_ms, sane, progress)
     seq = 2
-    while chunk := tuple(itertools.islice(bars, run - seq % run + 1 if seq % run else 1)):
+    while chunk := tuple(itertools.islice(bars, -seq % run + 1)):  # seq to the next multiple
         if seq == 2:
             yield SessionStart(1, chunk[0].open_time, f"candles:{path.name}")
         # Every bar's settlements are taken, resumed or not: the schedule moves with them.
