@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from tests.report.journalkit import MIN, T0, Journal, run_dir, worked_example
-from trio_paper.report import summarize, write_reports
+from trio_paper.report import write_reports
+from trio_paper.report.digest import Digest
 
 
 def _summary(tmp_path: Path, journal: Journal) -> dict:  # type: ignore[type-arg]
@@ -202,7 +203,7 @@ def test_an_empty_or_missing_journal(tmp_path: Path) -> None:
     s = json.loads(run.summary_json.read_text())
     assert (s["complete"], s["records"], s["first_event"]) == (False, 0, None)
     assert s["pnl"]["net"] is None
-    summary, _ = summarize(tmp_path / "nowhere.jsonl")
+    summary = Digest().read(tmp_path / "nowhere.jsonl").metrics.summary()
     assert summary["journal_error"] == "nowhere.jsonl: missing"
 
 

@@ -16,13 +16,7 @@ from ..store.rundir import RunDir
 from .digest import Digest
 from .page import render_page
 
-__all__ = ["read_manifest", "summarize", "write_reports"]
-
-
-def summarize(events: Path) -> tuple[dict[str, Any], Digest]:
-    """Digest the journal at ``events``: the ``summary.json`` object and what the page needs."""
-    digest = Digest().read(events)
-    return digest.metrics.summary(), digest
+__all__ = ["read_manifest", "write_reports"]
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
