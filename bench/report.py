@@ -271,11 +271,28 @@ def _points(memory: LiveMemory) -> tuple[tuple[float, int, int], ...]:
     return flowing[0], middle, flowing[-1]
 
 
+def _kept_up(memory: LiveMemory) -> str:
+    """Whether the session handled frames as fast as they were played: if not, its feed queue
+    held a backlog, and that is in the growth."""
+    flowing = [(t, frames) for t, frames, _ in memory.samples if frames > 0]
+    if len(flowing) < 2:
+        return "too few samples to tell whether it kept up"
+    (t0, f0), last = flowing[0], max(flowing, key=lambda sample: sample[1])
+    rate = (last[1] - f0) / (next(t for t, f in flowing if f == last[1]) - t0 or 1.0)
+    if rate >= 0.97 * memory.rate:
+        return f"it kept up: {rate:,.0f} frames/s handled"
+    return (
+        f"**it fell behind**: {rate:,.0f} frames/s handled, so the growth below includes the "
+        "feed queue's backlog"
+    )
+
+
 def _memory_table(memory: LiveMemory) -> list[str]:
     rows = [
         f"The day recording played once by the simulator at {memory.rate:,.0f} frames/s into a "
         f"session, which handled {memory.frames:,} frames in {memory.seconds:.0f} s (it stops "
-        "3 s after the last). VmRSS of the session process, sampled every 0.5 s.",
+        f"3 s after the last; {_kept_up(memory)}). VmRSS of the session process, sampled every "
+        "0.5 s.",
         "",
         "| point | s | frames handled | VmRSS |",
         "|---|--:|--:|--:|",
