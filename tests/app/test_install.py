@@ -15,6 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from trio_paper import __version__
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -32,6 +34,7 @@ def test_an_installed_wheel_runs_the_demo_from_any_directory(tmp_path: Path) -> 
     _pip("wheel", "--no-deps", "--wheel-dir", str(wheels), str(REPO),
          cwd=tmp_path)  # fmt: skip
     [wheel] = wheels.glob("trio_paper-*.whl")
+    assert wheel.name.startswith(f"trio_paper-{__version__}-")  # pyproject reads __version__
     _pip("install", "--no-deps", "--target", str(site), str(wheel), cwd=tmp_path)
     assert list(site.glob("trio_paper/sim/recordings/*-demo.jsonl.gz"))
     env = {**os.environ, "PYTHONPATH": str(site), "TRIO_PAPER_HOME": str(elsewhere)}
