@@ -57,8 +57,8 @@ def render(r: Results) -> str:
     out += ["", "## Targets", "", *_targets(r), ""]
     out += [
         "Why a target marked **no** is missed: section 2c (where the time goes, stage by stage, "
-        "and what each missed target would need) and [README.md](README.md#issue-12-third-pass"
-        "-the-floor-and-what-is-left).",
+        "and what each missed target would need) and [README.md](README.md#issue-12-where-it-"
+        "stands-and-why): by how much, why, and what would close it.",
         "",
     ]
     out += ["## 1. Raw-frame replay, end to end", "", *_replay_table(r.recordings, False), ""]
