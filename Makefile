@@ -66,7 +66,7 @@ N ?= 20
 crash-test: dev-install ## SIGKILL a replay at N random moments (N=20); it must end as if never killed
 	TRIO_PAPER_CRASH_KILLS=$(N) $(BIN)/pytest tests/store/test_crash.py
 
-bench: dev-install ## replay, live-path and sweep benchmarks → bench/results.md (~8 min; BASELINE=<commit|src>)
+bench: dev-install ## replay, live-path and sweep benchmarks → bench/results.md (~12 min; BASELINE=<commit|src>)
 	@$(BIN)/python -c 'import backtesting' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench $(if $(BASELINE),--baseline $(BASELINE))
 
