@@ -202,8 +202,7 @@ def _plain_batch(layout: _Layout, batch: list[list[str]], previous: int | None) 
     columns = list(zip(*batch, strict=True))
     stamps = columns[layout.ms_column]
     texts = [columns[i] for i in layout.price_columns]
-    joined = "".join(itertools.chain(stamps, *texts))
-    if not (joined.isascii() and joined.replace(".", "").isdigit()):
+    if not _digits_and_points("".join(itertools.chain(stamps, *texts))):
         return None
     try:
         times = list(map(int, stamps))
@@ -229,6 +228,12 @@ def _plain_batch(layout: _Layout, batch: list[list[str]], previous: int | None) 
             times, o, h, lo, c, v, map(operator.mul, c, v), itertools.repeat("csv", n),
         )
     )  # fmt: skip
+
+
+def _digits_and_points(text: str) -> bool:
+    """Whether ``text`` is ASCII digits and points alone: numbers ``Decimal`` may read as they
+    are (``"1.2.3"`` and ``""`` pass here and fail there)."""
+    return text.isascii() and text.replace(".", "").isdigit()
 
 
 def _row_bars(
@@ -258,10 +263,9 @@ def _row_bars(
             raise CandleError(f"time goes backwards or repeats at {open_time}", f"{path}:{number}")
         previous = open_time
         texts = prices_of(row)
-        digits = "".join(texts)
         # Plain ASCII digits and points pass at once; anything else (a sign, an exponent, a
         # space, "1_000", "NaN", "١") is checked number by number, as strict_decimal reads it.
-        if not (digits.isascii() and digits.replace(".", "").isdigit()):
+        if not _digits_and_points("".join(texts)):
             _strict_numbers(texts, f"{path}:{number}")
         try:
             o, h, lo, c, v = map(Decimal, texts)
