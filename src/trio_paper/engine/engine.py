@@ -236,16 +236,14 @@ class Engine:
         each: one that fell in a gap before the bar ahead of its fills, the rest after them.
         """
         self._advance(t)
-        if settlements:
-            for s in settlements:
-                if s.before_bar:
-                    self.broker.settle_funding(s.rate, s.mark, s.time)
+        for s in settlements:
+            if s.before_bar:
+                self.broker.settle_funding(s.rate, s.mark, s.time)
         if live:
             self.broker.on_bar(t, bar)
-        if settlements:
-            for s in settlements:
-                if not s.before_bar:
-                    self.broker.settle_funding(s.rate, s.mark, s.time)
+        for s in settlements:
+            if not s.before_bar:
+                self.broker.settle_funding(s.rate, s.mark, s.time)
         self.risk.check_limits(t)
         equity = self.broker.equity()  # the record's and the view's: nothing in between moves it
         state = self.state
