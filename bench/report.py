@@ -215,7 +215,7 @@ def _stages_table(r: Results) -> list[str]:
     frames = next((s for s in r.stages if s.item == "frame"), None)
     rows.append("")
     if r.versus is not None and bars is not None:
-        whole = versus.median_seconds(r.versus.theirs) / versus.TARGET
+        whole = r.versus.target_seconds
         rows.append(
             f"- {versus.TARGET:g}× backtesting.py is the whole command in {whole:.2f} s: "
             f"{whole / bars.items * 1e6:.1f} µs a bar for everything, start-up and reports "
@@ -264,9 +264,14 @@ def _growth_mb(memory: LiveMemory) -> float:
     return (end[2] - start[2]) / 1024
 
 
+def _flowing(memory: LiveMemory) -> list[tuple[float, int, int]]:
+    """The samples taken once frames flowed (frames handled only grow)."""
+    return [s for s in memory.samples if s[1] > 0]
+
+
 def _points(memory: LiveMemory) -> tuple[tuple[float, int, int], ...]:
     """The first sample with frames flowing, the one nearest half the frames, the last."""
-    flowing = [s for s in memory.samples if s[1] > 0] or memory.samples
+    flowing = _flowing(memory) or memory.samples
     middle = min(flowing, key=lambda s: abs(s[1] - memory.frames / 2))
     return flowing[0], middle, flowing[-1]
 
@@ -274,11 +279,12 @@ def _points(memory: LiveMemory) -> tuple[tuple[float, int, int], ...]:
 def _kept_up(memory: LiveMemory) -> str:
     """Whether the session handled frames as fast as they were played: if not, its feed queue
     held a backlog, and that is in the growth."""
-    flowing = [(t, frames) for t, frames, _ in memory.samples if frames > 0]
+    flowing = _flowing(memory)
     if len(flowing) < 2:
         return "too few samples to tell whether it kept up"
-    (t0, f0), last = flowing[0], max(flowing, key=lambda sample: sample[1])
-    rate = (last[1] - f0) / (next(t for t, f in flowing if f == last[1]) - t0 or 1.0)
+    (t0, f0, _), (_, last, _) = flowing[0], flowing[-1]
+    done = next(t for t, frames, _ in flowing if frames == last)  # the sample that saw the last
+    rate = (last - f0) / (done - t0 or 1.0)
     if rate >= 0.97 * memory.rate:
         return f"it kept up: {rate:,.0f} frames/s handled"
     return (
