@@ -24,15 +24,14 @@ from typing import Any, TypeVar
 import attrs
 import orjson
 
-from trio_paper.app.replay import CANDLE_RUN, is_recording
+from trio_paper.app.replay import CANDLE_RUN, _candle_inputs, is_recording
 from trio_paper.config import Config
 from trio_paper.core import Core
 from trio_paper.engine.strategies import load
-from trio_paper.inputs import ClosedBars, Frame, Input, SessionStart
+from trio_paper.inputs import ClosedBars, Frame, Input
 from trio_paper.report.digest import Digest
 from trio_paper.store.journal import JournalWriter, read_journal
 from trio_paper.store.recording import RecordingReader
-from trio_paper.venues.candles import read_candles
 
 T = TypeVar("T")
 FLUSH_EVERY = 16
@@ -71,16 +70,13 @@ def _cpu(work: Callable[[], T]) -> tuple[float, T]:
         gc.enable()
 
 
-def _candle_inputs(path: Path) -> tuple[float, list[Input], int]:
-    read_s, bars = _cpu(lambda: list(read_candles(path, "BTCUSDT", 60_000)))
-    inputs: list[Input] = [SessionStart(1, bars[0].open_time, "stages")]
-    for start in range(0, len(bars), CANDLE_RUN):
-        run = tuple(bars[start : start + CANDLE_RUN])
-        inputs.append(ClosedBars(start + 2, run, ((),) * len(run)))
-    return read_s, inputs, len(bars)
+def _read_candles(core: Core, path: Path) -> tuple[float, list[Input], int]:
+    """The replay's own inputs of a candle file (runs of ``CANDLE_RUN`` bars, sane bounds)."""
+    read_s, inputs = _cpu(lambda: list(_candle_inputs(core, path, 0, CANDLE_RUN)))
+    return read_s, inputs, sum(len(item.bars) for item in inputs if isinstance(item, ClosedBars))
 
 
-def _recorded_inputs(path: Path) -> tuple[float, list[Input], int]:
+def _read_recording(_: Core, path: Path) -> tuple[float, list[Input], int]:
     def read() -> list[Input]:
         with RecordingReader(path) as reader:
             return list(reader)
@@ -91,9 +87,9 @@ def _recorded_inputs(path: Path) -> tuple[float, list[Input], int]:
 
 def measure(path: Path) -> Stages:
     recording = is_recording(path)
-    read_s, inputs, items = (_recorded_inputs if recording else _candle_inputs)(path)
     config = Config()
     core = Core(config, load(config.strategy.name, config.strategy.params))
+    read_s, inputs, items = (_read_recording if recording else _read_candles)(core, path)
 
     def run() -> list[dict[str, Any]]:
         records = []
