@@ -1,6 +1,7 @@
 """Watching real ``trio-paper run --sim`` sessions: webhook alerts through an outage and a kill,
 a dead alert endpoint that changes nothing, /healthz through an injected outage, /metrics as
-Prometheus parses it, the token, a port in use, and a stop that no open stream can hold."""
+Prometheus parses it, the token, a port in use, a stop that no open stream can hold, and a
+session that a bug ends."""
 
 from __future__ import annotations
 
@@ -231,3 +232,71 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert finished.stderr.strip().splitlines() == [
         f"trio-paper: --serve 127.0.0.1:{port}: cannot listen: Address already in use"
     ]
+
+
+INJECTED_BUG = '''\
+"""Put on PYTHONPATH by a test: a bug in the session shell, at its 40th input."""
+import trio_paper.runtime.session as session
+
+_handle = session.Session._handle
+_seen = []
+
+
+def _buggy(self, item):
+    _seen.append(None)
+    if len(_seen) == 40:
+        raise RuntimeError("injected bug 7f3a")
+    return _handle(self, item)
+
+
+session.Session._handle = _buggy
+'''
+
+
+def test_a_session_that_crashes_is_finished_alerted_and_recovered(tmp_path: Path) -> None:
+    """An unexpected error (a bug, injected into a real process) still ends the run: the
+    manifest says so, the reports are written, the fatal alert is sent, the traceback is in the
+    log, and the next start recovers the account from what was synced."""
+    home = make_home(tmp_path)
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(INJECTED_BUG)
+    path = os.pathsep.join(p for p in (str(inject), os.environ.get("PYTHONPATH")) if p)
+    with webhook_receiver() as receiver:
+        process = _start(
+            home, "run", "--sim", "--minutes", "2", TRIO_PAPER_ALERT_URLS=receiver.url,
+            PYTHONPATH=path,
+        )  # fmt: skip
+        crashed = finish(process, home, timeout=90)
+        assert crashed.code == 1, crashed.stderr
+        assert receiver.titles() == [
+            "trio-paper: session started",
+            "trio-paper: FATAL",
+            "trio-paper: session ended",
+        ]
+        assert "crashed: RuntimeError: injected bug 7f3a" in receiver.posts[1]["message"]
+    assert "trio-paper: crashed: RuntimeError: injected bug 7f3a (a bug" in crashed.stderr
+    manifest = json.loads((crashed.run / "manifest.json").read_text())
+    assert manifest["exit_code"] == 1
+    assert manifest["exit_reason"] == "crashed: RuntimeError: injected bug 7f3a"
+    assert (crashed.run / "summary.html").is_file()
+    logged = [
+        orjson.loads(line) for line in (home / "logs" / "system.jsonl").read_bytes().splitlines()
+    ]
+    errors = [entry for entry in logged if entry["level"] == "ERROR"]
+    assert "injected bug 7f3a" in errors[-1]["traceback"]
+    crashed_run = crashed.run  # runs/latest moves on with the next start
+    synced = crashed.records()
+    assert synced
+    assert synced[-1]["type"] != "session_end"
+
+    again = run(home, "run", "--sim", "--minutes", "0.1")
+    assert again.code == 0, again.stderr
+    recovered = again.records(crashed_run)
+    assert recovered[: len(synced)] == synced
+    assert recovered[-1]["type"] == "session_end"
+    assert recovered[-1]["reason"] == "interrupted; recovered at the next start"
+    started = again.records()[0]
+    assert started["type"] == "session_start"
+    assert started["resumed"] is True
+    assert started["cash"] == recovered[-1]["cash"]

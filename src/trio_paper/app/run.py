@@ -16,7 +16,7 @@ import signal
 import sys
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import trio
@@ -25,6 +25,7 @@ from ..config import Config, evolve
 from ..core import Core
 from ..engine.strategies import Strategy
 from ..errors import Exit, FatalIO, UsageError
+from ..logs import log_exception
 from ..runtime.durable import Durable
 from ..runtime.feed import websocket_address
 from ..runtime.session import Session, SessionPlan
@@ -41,6 +42,7 @@ from .recover import recover
 from .settings import config_of, home_of, strategy_of, urls_of, venue_of
 from .watching import last_alerts, watch_plan
 
+E = TypeVar("E", bound=BaseException)
 log = logging.getLogger("trio_paper.run")
 sim_log = logging.getLogger("trio_paper.sim")
 
@@ -180,6 +182,9 @@ def _run_locked(plan: RunPlan) -> int:
         )
         code, reason = Exit.FATAL_IO, f"fatal I/O: {fatal}"
         fatal_text = str(fatal)
+    except* Exception as group:  # a bug: the run is still finished, and the user alerted
+        code, reason = Exit.ERROR, _crashed(group)
+        fatal_text = f"{reason}; the next start recovers (logs/system.jsonl has the traceback)"
     finally:
         durable.close()
     run.finish(reason, int(code))
@@ -188,9 +193,24 @@ def _run_locked(plan: RunPlan) -> int:
     return code
 
 
-def _leaves(group: BaseExceptionGroup[FatalIO]) -> list[FatalIO]:
-    """The ``FatalIO`` errors inside ``group``, however deeply nurseries nested them."""
-    leaves: list[FatalIO] = []
+def _crashed(group: BaseExceptionGroup[Exception]) -> str:
+    """An unexpected error ended the session: log its traceback first (finishing the run could
+    fail the same way), say so in one line, and give the run's exit reason. What was synced is
+    safe, as after a ``kill -9``: the next start recovers from it."""
+    error = _leaves(group)[0]
+    reason = f"crashed: {type(error).__name__}: {error}"
+    log_exception("run", group, f"the session {reason}")
+    print(
+        f"trio-paper: {reason} (a bug: logs/system.jsonl has the traceback). Everything up to "
+        "the last sync is safe; the next start recovers from it.",
+        file=sys.stderr,
+    )
+    return reason
+
+
+def _leaves(group: BaseExceptionGroup[E]) -> list[E]:
+    """The errors inside ``group``, however deeply nurseries nested them."""
+    leaves: list[E] = []
     for exc in group.exceptions:
         leaves += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
     return leaves
