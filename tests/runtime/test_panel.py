@@ -67,3 +67,21 @@ async def test_the_first_status_line_has_the_frame_rate_since_the_start(
             nursery.cancel_scope.cancel()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
     assert "frames/s=10.0" in line
+    assert " feed=up " in line
+
+
+async def test_the_status_line_says_the_feed_is_down_when_it_never_connected(
+    caplog: pytest.LogCaptureFixture, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Before: an offline session's line read ``reconnects=0`` and nothing else about the feed,
+    which looked like a quiet, healthy one (reconnects count successful dials only)."""
+    feed = FeedStatus(connected=False, connects=0, frames=0, last_error="cannot connect")
+    board = StatusBoard(Core(config(), Scripted()), lambda: feed, tty=False)
+    caplog.set_level(logging.INFO, logger="trio_paper.status")
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(board.run, 30.0)
+            await trio.sleep(35)
+            nursery.cancel_scope.cancel()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
+    assert " feed=down reconnects=0 " in line

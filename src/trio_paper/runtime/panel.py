@@ -146,5 +146,6 @@ def _line(s: dict[str, Any]) -> str:
         f"price={_money(s['price'])} bid={_money(s['bid'])} ask={_money(s['ask'])} "
         f"position={s['position']} upnl={_money(s['unrealized'])} equity={_money(s['equity'])} "
         f"frames/s={s['frames_per_s']:.1f} last_frame={'-' if age is None else f'{age:.1f}s'} "
-        f"reconnects={s['reconnects']} left={_duration(s['left_s'])}"
+        f"feed={'up' if s['connected'] else 'down'} reconnects={s['reconnects']} "
+        f"left={_duration(s['left_s'])}"
     )
