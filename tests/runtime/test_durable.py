@@ -17,6 +17,7 @@ import pytest
 import trio
 import trio.testing
 
+from tests.store.checkpointkit import account
 from trio_paper.errors import FatalIO
 from trio_paper.inputs import Tick
 from trio_paper.runtime.durable import CheckpointDue, Durable
@@ -84,7 +85,7 @@ def on_disk(path: Path) -> list[int]:
 
 
 def checkpoint(input_seq: int) -> Checkpoint:
-    return Checkpoint("run", input_seq, input_seq, "2030-01-02T03:04:05.000Z", {})
+    return Checkpoint("run", input_seq, input_seq, "2030-01-02T03:04:05.000Z", account("10000"))
 
 
 async def test_an_input_taken_while_a_commit_is_in_flight_goes_with_the_next(

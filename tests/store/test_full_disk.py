@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.checkpointkit import account
 from trio_paper.store.appendlog import truncate_torn_tail
 from trio_paper.store.checkpoint import Checkpoint, CheckpointStore
 from trio_paper.store.journal import JournalWriter, read_journal
@@ -39,15 +40,17 @@ def record(seq: int) -> dict[str, object]:
 
 def test_a_checkpoint_on_a_full_disk_fails_and_leaves_the_last_one_good(tiny_disk: Path) -> None:
     store = CheckpointStore(tiny_disk)
-    store.save(Checkpoint("run-1", 10, 3, "2026-11-24T00:00:00Z", {"cash": "100"}))
+    store.save(Checkpoint("run-1", 10, 3, "2026-11-24T00:00:00Z", account("100")))
     fill(tiny_disk)
-    big = Checkpoint("run-1", 20, 6, "2026-11-24T00:00:01Z", {"cash": "200", "pad": "y" * 100_000})
+    padded = account("200")
+    padded["engine"]["strategy"] = {"pad": "y" * 100_000}
+    big = Checkpoint("run-1", 20, 6, "2026-11-24T00:00:01Z", padded)
     with pytest.raises(OSError, match="No space left") as raised:
         store.save(big)
     assert raised.value.errno == errno.ENOSPC
     loaded = store.load()
     assert loaded is not None
-    assert (loaded.input_seq, loaded.core) == (10, {"cash": "100"})
+    assert (loaded.input_seq, loaded.core) == (10, account("100"))
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["checkpoint.json", "filler"]
 
 

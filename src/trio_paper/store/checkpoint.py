@@ -4,8 +4,8 @@ A checkpoint file is two lines: a header ``{"format", "schema", "sha256", "bytes
 the JSON of everything the core holds plus where in the run's recording and journal it stands.
 Saving writes a temp file, fsyncs it, renames it over ``checkpoint.json`` (the old one moved to
 ``checkpoint.prev.json`` first) and fsyncs the directory. Loading takes the newest good one; a
-bad checksum or an unknown schema is reported and the previous generation used — never a silent
-fresh start.
+bad checksum, an unknown schema or an account state the core cannot restore is reported and the
+previous generation used — never a silent fresh start.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import orjson
 
-from ..codec import dumps
+from ..codec import MalformedMessage, dumps
 from ..core import Core
 from ..errors import BadState
 from ..scrub import scrub_bytes
@@ -106,6 +106,16 @@ def _fields(body: bytes, path: Path) -> dict[str, Any]:
     return fields
 
 
+def _usable(checkpoint: Checkpoint) -> None:
+    """Refuse a checkpoint whose account state the core cannot restore. Its checksum holds, so
+    a bug (or a hand) wrote it so: the previous generation is then the account's best state,
+    and recovery re-runs the recorded inputs since."""
+    try:
+        Core.restore_state(checkpoint.core)
+    except MalformedMessage as exc:
+        raise CheckpointError(f"{checkpoint.path}: the account state is unusable: {exc}") from None
+
+
 class CheckpointStore:
     """The checkpoints of one home's ``state/`` directory. ``save`` runs in a worker thread."""
 
@@ -150,6 +160,7 @@ class CheckpointStore:
                 continue
             try:
                 checkpoint = decode(data, path)
+                _usable(checkpoint)
             except CheckpointError as exc:
                 problems.append(str(exc))
                 log.error("%s; trying the previous generation", exc)
