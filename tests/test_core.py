@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+import pytest
+
 from tests.engine.enginekit import T0, D, FedCore, Scripted, config, of_type
 from trio_paper.codec import MalformedMessage, dumps
 from trio_paper.config import Config
 from trio_paper.core import Core, sanity_bounds
 from trio_paper.engine.intents import Enter
 from trio_paper.inputs import Backfill, ClosedBars, SessionStart, Tick
-from trio_paper.model import Bar, Side
+from trio_paper.model import Bar, MarkPrice, Parsed, Side
 from trio_paper.venues.binance_usdm import ws as binance_ws
 from trio_paper.venues.bitunix.rest import klines_body
 
@@ -170,6 +173,21 @@ def test_binance_events_pass_the_same_bounds() -> None:
         except MalformedMessage:
             refused += 1
     assert refused == 2
+
+
+def test_an_absurd_announced_funding_rate_is_refused_like_a_settled_one() -> None:
+    """``next_funding_rate`` (Binance's ``r``) is the rate the broker charges at the next
+    settlement: it is held to ``instrument.max_funding_rate_pct`` by both the one-expression
+    test and the field-by-field check."""
+    bounds = sanity_bounds(config())
+    sane = MarkPrice("BTCUSDT", T0, D("1000"), D("1000"), D("0.0001"), 0, 0, D("0.0001"))
+    absurd = attrs.evolve(sane, next_funding_rate=D("-5"))
+    assert bounds.sane(sane, T0)
+    bounds.check(Parsed((sane,)), T0, "BTCUSDT")
+    assert not bounds.sane(absurd, T0)
+    with pytest.raises(MalformedMessage, match="funding rate -5 beyond") as refused:
+        bounds.check(Parsed((absurd,)), T0, "BTCUSDT")
+    assert refused.value.where.endswith(".next_funding_rate")
 
 
 def test_a_resumed_session_start_is_in_the_outcome() -> None:

@@ -112,7 +112,10 @@ class MarkPrice:
     """Mark and index price with the funding settlement they imply.
 
     ``funding_rate`` is a fraction (0.0001 = 0.01 %), the rate settled at ``funding_time``;
-    venues that quote percent convert at the boundary.
+    venues that quote percent convert at the boundary. ``next_funding_rate`` is the rate that
+    will settle at ``next_funding_time``, where a venue announces that instead (Binance's ``r``):
+    then the rate settled is the last one announced before the settlement, and
+    ``funding_rate`` only the fallback when none was seen.
     """
 
     symbol: str
@@ -122,6 +125,7 @@ class MarkPrice:
     funding_rate: Decimal
     funding_time: int
     next_funding_time: int
+    next_funding_rate: Decimal | None = None
 
 
 @attrs.frozen

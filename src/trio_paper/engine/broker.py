@@ -247,8 +247,12 @@ class Broker:
         m.mark, m.mark_t = event.mark, t
         settled = event.funding_time
         if m.funding_time is not None and settled > m.funding_time:
-            self._charge_funding(event)
+            self._charge(self._settled_rate(event), event.mark, settled)
         m.funding_time = settled if m.funding_time is None else max(m.funding_time, settled)
+        if event.next_funding_rate is not None:
+            m.next_funding_time, m.next_funding_rate = (
+                event.next_funding_time, event.next_funding_rate
+            )  # fmt: skip
         self._check_liquidation(t, event.mark)
 
     def on_feed_down(self, t: int) -> None:
@@ -492,8 +496,18 @@ class Broker:
         charged on the position held at ``settled``, at ``mark``."""
         self._charge(rate, mark, settled)
 
-    def _charge_funding(self, event: MarkPrice) -> None:
-        self._charge(event.funding_rate, event.mark, event.funding_time)
+    def _settled_rate(self, event: MarkPrice) -> Decimal:
+        """The rate settled at ``event.funding_time``: the event's own where the venue sends the
+        settled rate (Bitunix); where it announces the next one instead (Binance), the last rate
+        announced for this settlement, or the event's if none was (the feed was down across it)."""
+        m = self.state.market
+        if (
+            event.next_funding_rate is not None
+            and m.next_funding_rate is not None
+            and m.next_funding_time == event.funding_time
+        ):
+            return m.next_funding_rate
+        return event.funding_rate
 
     def _charge(self, rate: Decimal, mark: Decimal, settled: int) -> None:
         p = self.state.position

@@ -87,6 +87,9 @@ class Market:
     mark: Decimal | None = None
     mark_t: int = 0
     funding_time: int | None = None
+    next_funding_time: int | None = None
+    next_funding_rate: Decimal | None = None
+    """The rate a venue announced for ``next_funding_time`` (``MarkPrice.next_funding_rate``)."""
     bar_open: int | None = None
     bar_volume: Decimal = ZERO
     stale_since: int | None = None

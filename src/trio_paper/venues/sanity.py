@@ -67,6 +67,8 @@ class Bounds:
             return (
                 lo <= event.mark <= hi and lo <= event.index <= hi
                 and abs(event.funding_rate) <= self.max_funding_rate
+                and (event.next_funding_rate is None
+                     or abs(event.next_funding_rate) <= self.max_funding_rate)
                 and -skew <= event.ts - received <= skew
                 and (not settled or abs(settled - received) <= horizon)
                 and (not due or abs(due - received) <= horizon)
@@ -101,11 +103,12 @@ class Bounds:
             self._time(event.ts, received, where + ".ts")
             self._price(event.mark, where + ".mark")
             self._price(event.index, where + ".index")
-            if abs(event.funding_rate) > self.max_funding_rate:
-                raise MalformedMessage(
-                    f"funding rate {event.funding_rate} beyond ±{self.max_funding_rate}",
-                    where + ".funding_rate",
-                )
+            for name in ("funding_rate", "next_funding_rate"):
+                rate = getattr(event, name)
+                if rate is not None and abs(rate) > self.max_funding_rate:
+                    raise MalformedMessage(
+                        f"funding rate {rate} beyond ±{self.max_funding_rate}", f"{where}.{name}"
+                    )
             for name in ("funding_time", "next_funding_time"):
                 value = getattr(event, name)
                 horizon = self.max_skew_ms + SETTLEMENT_HORIZON_MS

@@ -1,8 +1,10 @@
 """Binance mark-price pushes through the real broker: funding is charged once per settlement, at
-the first push after it, stamped with the settlement, only on positions held through it.
+the first push after it, stamped with the settlement, only on positions held through it, at the
+last rate announced for it.
 
-This pins the mapping ``ws.FUNDING_INTERVAL_MS`` documents, including its one approximation: the
-rate charged is that first push's ``r`` (Binance's stream never states the settled rate).
+This pins the mapping ``ws.FUNDING_INTERVAL_MS`` documents, including its one approximation: when
+no push announced the settlement (the feed was down across it), the rate charged is the first
+push's ``r`` after it, which is already the next period's estimate.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 from typing import Any
 
-from trio_paper.codec import dumps
+from trio_paper.codec import converter, dumps, structure
 from trio_paper.config import Config, evolve
 from trio_paper.core import engine_settings
 from trio_paper.engine.broker import Broker
@@ -55,7 +57,9 @@ def long_position(opened_at: int, *seen: MarkPrice) -> tuple[Broker, Records]:
     return broker, records
 
 
-def test_funding_is_charged_once_at_the_first_push_after_the_settlement() -> None:
+def test_funding_is_charged_once_after_the_settlement_at_the_last_rate_announced_for_it() -> None:
+    """Before: the rate charged was the first push's after the settlement (0.00003), which is
+    the next period's estimate; Binance settled at the last one announced, 0.00012."""
     broker, records = long_position(SETTLEMENT - 60_000)
     for e, rate in ((SETTLEMENT - 50_000, "0.00010000"), (SETTLEMENT - 1_000, "0.00012000")):
         broker.on_mark(e, push(e, "100000", rate, SETTLEMENT))
@@ -64,10 +68,10 @@ def test_funding_is_charged_once_at_the_first_push_after_the_settlement() -> Non
     after = SETTLEMENT + 1_000
     broker.on_mark(after, push(after, "100100", "0.00003000", SETTLEMENT + EIGHT_HOURS))
     assert records.funding == [
-        {"rate": D("0.00003000"), "mark": D("100100"), "qty": D("0.5"),
-         "amount": D("-1.501500000"), "settled": SETTLEMENT},
+        {"rate": D("0.00012000"), "mark": D("100100"), "qty": D("0.5"),
+         "amount": D("-6.006000000"), "settled": SETTLEMENT},
     ]  # fmt: skip
-    assert broker.state.account.cash == cash - D("1.5015")
+    assert broker.state.account.cash == cash - D("6.006")
     later = SETTLEMENT + 2_000
     broker.on_mark(later, push(later, "100200", "0.00003000", SETTLEMENT + EIGHT_HOURS))
     assert len(records.funding) == 1
@@ -89,3 +93,28 @@ def test_a_delivery_contract_never_pays_funding() -> None:
     for e in (SETTLEMENT - 1_000, SETTLEMENT + 1_000, SETTLEMENT + EIGHT_HOURS + 1_000):
         broker.on_mark(e, push(e, "100000", "0.00000000", 0))
     assert records.funding == []
+
+
+def test_a_settlement_no_push_announced_falls_back_to_the_next_periods_rate() -> None:
+    """The feed was down from before the previous settlement until after this one: the last
+    rate seen was announced for the previous settlement, not this one, so it is not used."""
+    earlier = push(
+        SETTLEMENT - EIGHT_HOURS - 1_000, "100000", "0.00050000", SETTLEMENT - EIGHT_HOURS
+    )
+    broker, records = long_position(SETTLEMENT - EIGHT_HOURS - 500, earlier)
+    after = SETTLEMENT + 1_000
+    broker.on_mark(after, push(after, "100000", "0.00003000", SETTLEMENT + EIGHT_HOURS))
+    assert [(f["rate"], f["settled"]) for f in records.funding] == [(D("0.00003000"), SETTLEMENT)]
+
+
+def test_the_rate_announced_survives_a_restart_before_the_settlement() -> None:
+    """A checkpoint between the last announcement and the settlement keeps the rate: the
+    restored broker charges what an uninterrupted one would."""
+    broker, _ = long_position(SETTLEMENT - 60_000)
+    broker.on_mark(SETTLEMENT - 1_000, push(SETTLEMENT - 1_000, "100000", "0.00012000", SETTLEMENT))
+    saved = converter.unstructure(broker.state)
+    records = Records()
+    restored = Broker(broker.settings, structure(saved, BrokerState), records)
+    after = SETTLEMENT + 1_000
+    restored.on_mark(after, push(after, "100000", "0.00003000", SETTLEMENT + EIGHT_HOURS))
+    assert [f["rate"] for f in records.funding] == [D("0.00012000")]

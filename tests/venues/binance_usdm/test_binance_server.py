@@ -90,7 +90,7 @@ def test_exponent_decimals_are_written_plainly() -> None:
 @given(symbols, times, prices, prices, st.decimals(D("-0.03"), D("0.03"), places=8))
 def test_mark_price_frames_round_trip(symbol: str, ts: int, mark: D, index: D, rate: D) -> None:
     next_funding = (ts // EIGHT_HOURS + 1) * EIGHT_HOURS
-    event = MarkPrice(symbol, ts, mark, index, rate, next_funding - EIGHT_HOURS, next_funding)
+    event = MarkPrice(symbol, ts, mark, index, rate, next_funding - EIGHT_HOURS, next_funding, rate)
     assert parse_frame(server.mark_price_frame(event)) == Parsed((event,))
 
 

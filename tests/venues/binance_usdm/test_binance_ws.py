@@ -141,7 +141,7 @@ def test_a_btcusdt_mark_price_maps_next_funding_to_the_settlement_before_it() ->
     (mark,) = parse_frame(text(samples()[9])).events
     assert mark == MarkPrice(
         "BTCUSDT", 1597536008000, D("11857.56000000"), D("11851.86949091"), D("0.00015640"),
-        1597564800000 - 8 * HOUR, 1597564800000,
+        1597564800000 - 8 * HOUR, 1597564800000, D("0.00015640"),
     )  # fmt: skip
     assert mark.funding_time == 1597536000000  # 2020-08-16T00:00:00Z, 8 s before E
 
@@ -150,7 +150,7 @@ def test_a_2019_mark_price_has_no_index_and_uses_the_mark() -> None:
     (mark,) = parse_frame(text(samples()[2])).events
     assert mark == MarkPrice(
         "BTCUSDT", 1569888003001, D("8291.34697815"), D("8291.34697815"), D("0.00010000"),
-        1569916800000 - 8 * HOUR, 1569916800000,
+        1569916800000 - 8 * HOUR, 1569916800000, D("0.00010000"),
     )  # fmt: skip
 
 

@@ -62,11 +62,13 @@ def closed_kline_frame(bar: Bar, ts: int | None = None) -> str:
 
 
 def mark_price_frame(mark: MarkPrice) -> str:
-    """A ``<symbol>@markPrice@1s`` push: ``r`` is ``funding_rate``, ``T`` ``next_funding_time``
-    (``funding_time`` is implied: ``T`` minus 8 h, see ``ws.FUNDING_INTERVAL_MS``)."""
+    """A ``<symbol>@markPrice@1s`` push: ``r`` is ``next_funding_rate`` (else ``funding_rate``),
+    ``T`` ``next_funding_time`` (``funding_time`` is implied: ``T`` minus 8 h, see
+    ``ws.FUNDING_INTERVAL_MS``)."""
+    rate = mark.funding_rate if mark.next_funding_rate is None else mark.next_funding_rate
     data = {
         "e": "markPriceUpdate", "E": mark.ts, "s": mark.symbol, "p": _text(mark.mark),
-        "i": _text(mark.index), "P": _text(mark.index), "r": _text(mark.funding_rate),
+        "i": _text(mark.index), "P": _text(mark.index), "r": _text(rate),
         "T": mark.next_funding_time,
     }  # fmt: skip
     return _push(mark_price_stream(mark.symbol), data)

@@ -63,15 +63,17 @@ MAX_CLIENT_MESSAGES_PER_S = 10
 
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 """How the engine charges funding from a ``MarkPrice``: once, when ``funding_time`` (the latest
-settlement) moves forward, at that push's mark and ``funding_rate``, on positions opened by then.
+settlement) moves forward, at that push's mark, on positions opened by then.
 
 Bitunix sends the latest settlement time and its rate. Binance's ``markPriceUpdate`` sends ``T``,
 the *next* settlement, and ``r``, the rate that will settle there. So ``next_funding_time = T``
-and ``funding_time = T - 8 h`` (BTCUSDT settles every 8 h): the first push after a settlement
-has a new ``T``, and the engine charges then, as it does for Bitunix, stamped with the right
-settlement time. The rate it charges is that push's ``r``, which is already the estimate for the
-following period: Binance's stream never states the rate it settled (REST ``/fapi/v1/fundingRate``
-does). ``T = 0`` (a delivery contract, no funding) maps to ``0`` for both times."""
+and ``funding_time = T - 8 h`` (BTCUSDT settles every 8 h), and ``r`` is ``next_funding_rate``:
+the first push after a settlement has a new ``T``, and the engine charges then, stamped with the
+settlement time, at the last ``r`` announced for it — the rate Binance settles at. Only when no
+push for that settlement was seen (the feed was down across it) does it take the new push's
+``r``, the estimate for the following period (``funding_rate``'s fallback; REST
+``/fapi/v1/fundingRate`` states the settled rate). ``T = 0`` (a delivery contract, no funding)
+maps to ``0`` for both times."""
 
 INTERVALS = INTERVAL_MS
 """Bar intervals by the config's name → length in ms (Binance's ``1M`` has no fixed length)."""
@@ -222,7 +224,7 @@ def _bar_update(p: KlineEvent, where: str, stream_interval: str | None) -> BarUp
 def _mark_price(p: MarkPriceEvent) -> MarkPrice:
     settled = p.T - FUNDING_INTERVAL_MS if p.T else 0
     index = p.p if p.i is None else p.i  # frames before 2020 carry no index price
-    return MarkPrice(p.s, p.E, p.p, index, p.r, settled, p.T)
+    return MarkPrice(p.s, p.E, p.p, index, p.r, settled, p.T, p.r)
 
 
 def _quote(p: BookTickerEvent, where: str) -> Quote:
