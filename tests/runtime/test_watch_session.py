@@ -296,6 +296,11 @@ def test_a_session_that_crashes_is_finished_alerted_and_recovered(tmp_path: Path
     assert recovered[: len(synced)] == synced
     assert recovered[-1]["type"] == "session_end"
     assert recovered[-1]["reason"] == "interrupted; recovered at the next start"
+    manifest = json.loads((crashed_run / "manifest.json").read_text())
+    assert manifest["exit_reason"] == (
+        "crashed: RuntimeError: injected bug 7f3a; recovered at the next start"
+    )
+    assert manifest["exit_code"] == 1
     started = again.records()[0]
     assert started["type"] == "session_start"
     assert started["resumed"] is True

@@ -77,7 +77,9 @@ def recover(home: Path, store: CheckpointStore) -> Recovery | None:
         interrupted = not restored.core.engine.state.ended
         appended += close(restored, journal, store, INTERRUPTED)
     if interrupted:
-        run.finish(INTERRUPTED)
+        # A run that died of an error it could name (a failed fsync, a bug) keeps it.
+        ended, code = run.manifest.exit_reason, run.manifest.exit_code
+        run.finish(INTERRUPTED if ended is None else f"{ended}; recovered at the next start", code)
         log.warning(
             "run %s had stopped abruptly: re-ran %d recorded inputs, appended %d journal records",
             run.id, replayed, appended,
