@@ -285,11 +285,11 @@ class ExchangeSocket:
             self._invalid_variant += 1
         if pending[FaultKind.ABSURD]:
             pending[FaultKind.ABSURD] -= 1
-            await send(dumps(frames.absurd_copy(push, self._absurd_variant)).decode())
+            await send(dumps(self.dialect.absurd_copy(push, self._absurd_variant)).decode())
             self._absurd_variant += 1
         if pending[FaultKind.FUTURE]:
             pending[FaultKind.FUTURE] -= 1
-            await send(dumps(frames.future_copy(push, self._future_variant)).decode())
+            await send(dumps(self.dialect.future_copy(push, self._future_variant)).decode())
             self._future_variant += 1
         if pending[FaultKind.EXTRA] and self.dialect.is_kline(route):
             pending[FaultKind.EXTRA] -= 1

@@ -15,8 +15,8 @@ import attrs
 
 from ..model import Bar
 from ..venues.binance_usdm import routes as binance_routes
+from ..venues.binance_usdm import server as binance_server
 from ..venues.binance_usdm import ws as binance
-from ..venues.binance_usdm.server import shift_frame as binance_shift
 from ..venues.bitunix import rest as bitunix_rest
 from ..venues.bitunix import server as bitunix_server
 from ..venues.bitunix import ws as bitunix
@@ -76,6 +76,14 @@ class Dialect(Protocol):
 
     def is_kline(self, route: Route) -> bool: ...
 
+    def absurd_copy(self, push: dict[str, Any], variant: int) -> dict[str, Any]:
+        """A copy of ``push`` with a schema-valid value no exchange can mean (fault ``absurd``)."""
+        ...
+
+    def future_copy(self, push: dict[str, Any], variant: int) -> dict[str, Any]:
+        """A copy of ``push`` stamped far in the future (fault ``future``)."""
+        ...
+
 
 def _decimals(values: list[Any]) -> list[Decimal] | None:
     if not all(isinstance(v, str) for v in values):
@@ -128,6 +136,12 @@ class BitunixDialect:
 
     def is_kline(self, route: Route) -> bool:
         return route[0].startswith("market_kline_")
+
+    def absurd_copy(self, push: dict[str, Any], variant: int) -> dict[str, Any]:
+        return bitunix_server.absurd_copy(push, variant)
+
+    def future_copy(self, push: dict[str, Any], variant: int) -> dict[str, Any]:
+        return bitunix_server.future_copy(push, variant)
 
 
 def stream_route(stream: str) -> Route:
@@ -187,10 +201,16 @@ class BinanceDialect:
         return Bar(symbol, interval_ms, bucket, o, h, low, c, v, q, "ws")
 
     def shift(self, frame: dict[str, Any], shift_ms: int) -> None:
-        binance_shift(frame, shift_ms)
+        binance_server.shift_frame(frame, shift_ms)
 
     def is_kline(self, route: Route) -> bool:
         return "@kline_" in route[0]
+
+    def absurd_copy(self, push: dict[str, Any], variant: int) -> dict[str, Any]:
+        return binance_server.absurd_copy(push, variant)
+
+    def future_copy(self, push: dict[str, Any], variant: int) -> dict[str, Any]:
+        return binance_server.future_copy(push, variant)
 
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (BitunixDialect(), BinanceDialect())}

@@ -7,6 +7,7 @@ a combined-stream envelope as the ``/market`` and ``/public`` routes send it, an
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -154,3 +155,43 @@ def shift_frame(frame: dict[str, Any], shift_ms: int) -> None:
             for key in _KLINE_TIME_KEYS:
                 if type(k.get(key)) is int:
                     k[key] += shift_ms
+
+
+ABSURD_VALUES: dict[str, list[tuple[str, str]]] = {
+    "bookTicker": [("a", "1e30"), ("b", "1e-20")],
+    "markPriceUpdate": [("r", "5"), ("p", "1e30")],
+    "aggTrade": [("p", "1e30")],
+}
+"""What an absurd copy of each event sets in turn (a key of ``data``, the value): an ask of 1e30,
+a bid of 1e-20, a funding rate of 500 %, a mark or a trade at 1e30. A kline gets a high and close
+of 1e30 (consistent OHLC, still absurd); any other event a time of 2**63-1."""
+
+
+def absurd_copy(push: dict[str, Any], variant: int) -> dict[str, Any]:
+    """A copy of the envelope ``push`` with a schema-valid value no exchange can mean (the
+    sanity bounds' business, not the schema's)."""
+    absurd = copy.deepcopy(push)
+    data = absurd.get("data")
+    if type(data) is not dict:
+        return absurd
+    kline = data.get("k")
+    if data.get("e") == "kline" and type(kline) is dict:
+        kline["h"] = kline["c"] = "1e30"
+        return absurd
+    paths = ABSURD_VALUES.get(str(data.get("e")))
+    if not paths:
+        data["E"] = 2**63 - 1
+        return absurd
+    key, value = paths[variant % len(paths)]
+    data[key] = value
+    return absurd
+
+
+def future_copy(push: dict[str, Any], variant: int) -> dict[str, Any]:
+    """A copy of the envelope ``push`` stamped far in the future: an event time ``E`` of
+    2**63-1, then 2**62."""
+    future = copy.deepcopy(push)
+    data = future.get("data")
+    if type(data) is dict:
+        data["E"] = 2**63 - 1 if variant % 2 == 0 else 2**62
+    return future
