@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable, Callable
 
 import attrs
 import pytest
@@ -51,21 +52,34 @@ async def test_the_panel_shows_strategy_mode_pnl_trades_entry_and_stop() -> None
     assert len(text.splitlines()) < 25
 
 
+async def logged_status(
+    caplog: pytest.LogCaptureFixture, board: StatusBoard, during: Callable[[], Awaitable[None]]
+) -> str:
+    """The one status line ``board`` logs (every 30 s) while ``during`` runs."""
+    caplog.set_level(logging.INFO, logger="trio_paper.status")
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(board.run, 30.0)
+            await during()
+            nursery.cancel_scope.cancel()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
+    return line
+
+
 async def test_the_first_status_line_has_the_frame_rate_since_the_start(
     caplog: pytest.LogCaptureFixture, autojump_clock: trio.testing.MockClock
 ) -> None:
     """Before: the first line of a session's log said frames/s=0.0, whatever came in."""
     feed = FeedStatus(connected=True, connects=1, frames=0)
     board = StatusBoard(Core(config(), Scripted()), lambda: feed, tty=False)
-    caplog.set_level(logging.INFO, logger="trio_paper.status")
-    with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(board.run, 30.0)
-            await trio.sleep(10)
-            feed = attrs.evolve(feed, frames=300)  # 300 frames in the first 30 s
-            await trio.sleep(25)
-            nursery.cancel_scope.cancel()
-    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
+
+    async def frames_arrive() -> None:
+        nonlocal feed
+        await trio.sleep(10)
+        feed = attrs.evolve(feed, frames=300)  # 300 frames in the first 30 s
+        await trio.sleep(25)
+
+    line = await logged_status(caplog, board, frames_arrive)
     assert "frames/s=10.0" in line
     assert " feed=up " in line
 
@@ -77,11 +91,9 @@ async def test_the_status_line_says_the_feed_is_down_when_it_never_connected(
     which looked like a quiet, healthy one (reconnects count successful dials only)."""
     feed = FeedStatus(connected=False, connects=0, frames=0, last_error="cannot connect")
     board = StatusBoard(Core(config(), Scripted()), lambda: feed, tty=False)
-    caplog.set_level(logging.INFO, logger="trio_paper.status")
-    with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(board.run, 30.0)
-            await trio.sleep(35)
-            nursery.cancel_scope.cancel()
-    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
+
+    async def nothing_arrives() -> None:
+        await trio.sleep(35)
+
+    line = await logged_status(caplog, board, nothing_arrives)
     assert " feed=down reconnects=0 " in line
