@@ -57,11 +57,10 @@ async def logged_status(
 ) -> str:
     """The one status line ``board`` logs (every 30 s) while ``during`` runs."""
     caplog.set_level(logging.INFO, logger="trio_paper.status")
-    with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(board.run, 30.0)
-            await during()
-            nursery.cancel_scope.cancel()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(board.run, 30.0)
+        await during()
+        nursery.cancel_scope.cancel()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
     return line
 
@@ -79,7 +78,8 @@ async def test_the_first_status_line_has_the_frame_rate_since_the_start(
         feed = attrs.evolve(feed, frames=300)  # 300 frames in the first 30 s
         await trio.sleep(25)
 
-    line = await logged_status(caplog, board, frames_arrive)
+    with trio.fail_after(60):
+        line = await logged_status(caplog, board, frames_arrive)
     assert "frames/s=10.0" in line
     assert " feed=up " in line
 
@@ -95,5 +95,6 @@ async def test_the_status_line_says_the_feed_is_down_when_it_never_connected(
     async def nothing_arrives() -> None:
         await trio.sleep(35)
 
-    line = await logged_status(caplog, board, nothing_arrives)
+    with trio.fail_after(60):
+        line = await logged_status(caplog, board, nothing_arrives)
     assert " feed=down reconnects=0 " in line
