@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import pytest
 
+from tests.app.followerkit import alive, follower_of
 from tests.app.sweepkit import cut_candles
 from trio_paper.app import replay as replay_module
 from trio_paper.app import report_process
@@ -100,11 +101,11 @@ def test_a_killed_big_candle_replay_leaves_no_report_and_resumes_to_the_same_byt
     while follower is None or _size(killed, "events.jsonl") < 3_000_000:  # ~13,000 bars
         assert time.monotonic() < deadline, "the replay never got under way"
         assert replaying.poll() is None, "the replay ended before it could be killed"
-        follower = follower or _follower_of(killed)
+        follower = follower or follower_of(killed)
         time.sleep(0.02)
     replaying.kill()
     replaying.wait(timeout=DEADLINE_S)
-    while _alive(follower):
+    while alive(follower):
         assert time.monotonic() < deadline, "the follower outlived its replay"
         time.sleep(0.02)
     assert not list(killed.glob("runs/*/summary.*"))
@@ -152,23 +153,3 @@ def test_the_follower_reads_whole_lines_as_they_are_appended(tmp_path: Path) -> 
 
 def _size(home: Path, name: str) -> int:
     return sum(path.stat().st_size for path in home.glob(f"runs/*/{name}"))
-
-
-def _follower_of(home: Path) -> int | None:
-    """The pid of the report process following a run under ``home``, if it has started."""
-    for proc in Path("/proc").iterdir():
-        try:
-            command = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"trio_paper.app.report_process" in command and str(home).encode() in command[-2]:
-            return int(proc.name)
-    return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0]
-    except OSError:
-        return False
-    return state != "Z"

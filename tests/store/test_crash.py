@@ -1,5 +1,6 @@
 """The kill harness: a real replay process, SIGKILLed at seeded random moments and restarted,
-must end with the journal and the account an uninterrupted replay of the same input has.
+must end with the journal and the account an uninterrupted replay of the same input has: each
+venue's demo recording, and a candle file big enough to be reported by a second process.
 
 CI runs ``TRIO_PAPER_CRASH_KILLS`` (default 20) kill points; ``make crash-test N=1000`` more.
 Two kill points are aimed rather than random: the moment a killed replay resumes, and the
@@ -8,6 +9,8 @@ moment a replay's manifest says it ended (its reports being written).
 
 from __future__ import annotations
 
+import gzip
+import itertools
 import os
 import random
 import subprocess
@@ -19,18 +22,23 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.app.followerkit import alive, follower_of
 from tests.conftest import DEMOS
+from trio_paper.app.report_process import MIN_INPUT_BYTES
 from trio_paper.store.checkpoint import CheckpointStore
 
 KILLS = int(os.environ.get("TRIO_PAPER_CRASH_KILLS", "20"))
 SEED = int(os.environ.get("TRIO_PAPER_CRASH_SEED", "20261124"))
-SPEED = "400"  # the 12-minute demo recording replays in about 1.8 s
+SPEED = {".gz": "400", ".csv": "360000"}
+"""The 12-minute demo recordings replay in about 1.8 s, the 15,000 candles in about 2.5 s."""
+CANDLE_ROWS = 15_000
+"""Over 1 MiB of CSV: the replay starts its report process (``report_process.worth_it``)."""
 
 
-def replay(recording: Path, home: Path, run_id: str) -> subprocess.Popen[bytes]:
+def replay(path: Path, home: Path, run_id: str) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "trio_paper", "replay", "--file", str(recording), "--home", str(home),
-        "--run-id", run_id, "--speed", SPEED, "--checkpoint-every", "97",
+        sys.executable, "-m", "trio_paper", "replay", "--file", str(path), "--home", str(home),
+        "--run-id", run_id, "--speed", SPEED[path.suffix], "--checkpoint-every", "97",
     ]  # fmt: skip
     log = (home / f"{run_id}.stderr").open("ab")
     with log:
@@ -60,6 +68,16 @@ def account(home: Path, run_id: str) -> dict[str, object]:
     }
 
 
+def reports_settle(run: Path) -> None:
+    """Wait for the report process a killed candle replay may leave behind. Killed after it was
+    told the run is finished, it still writes both reports (killed before, it writes nothing);
+    a replay started meanwhile would find the run complete."""
+    deadline = time.monotonic() + 60
+    while (pid := follower_of(run)) is not None and alive(pid):
+        assert time.monotonic() < deadline, f"the report process of {run} never ended"
+        time.sleep(0.01)
+
+
 def kill_and_resume(
     recording: Path, home: Path, run_id: str, rng: random.Random, budget: int
 ) -> list[int]:
@@ -73,6 +91,7 @@ def kill_and_resume(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+            reports_settle(home / "runs" / run_id)
             saved = CheckpointStore(home / "runs" / run_id / "state").load()
             landed.append(saved.input_seq if saved else 0)
         else:
@@ -80,20 +99,35 @@ def kill_and_resume(
     return landed
 
 
+def candle_file(shared_data: Path, tmp_path: Path) -> Path:
+    """The first ``CANDLE_ROWS`` one-minute candles of the shared Binance file, as plain CSV."""
+    with gzip.open(shared_data / "candles" / "binance_usdm_BTCUSDT_1m.csv.gz", "rt") as source:
+        rows = list(itertools.islice(source, CANDLE_ROWS + 1))  # and the header
+    path = tmp_path / "candles.csv"
+    path.write_text("".join(rows))
+    assert path.stat().st_size >= MIN_INPUT_BYTES
+    return path
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("venue", ["bitunix", "binance_usdm"])
-def test_killed_replays_end_exactly_like_an_uninterrupted_one(venue: str, tmp_path: Path) -> None:
-    demo_recording = DEMOS / f"{venue}-btcusdt-2025-05-08-demo.jsonl.gz"
-    assert replay(demo_recording, tmp_path, "uninterrupted").wait(timeout=120) == 0
+@pytest.mark.parametrize("source", ["bitunix", "binance_usdm", "candles"])
+def test_killed_replays_end_exactly_like_an_uninterrupted_one(
+    source: str, shared_data: Path, tmp_path: Path
+) -> None:
+    if source == "candles":
+        replayed = candle_file(shared_data, tmp_path)
+    else:
+        replayed = DEMOS / f"{source}-btcusdt-2025-05-08-demo.jsonl.gz"
+    assert replay(replayed, tmp_path, "uninterrupted").wait(timeout=120) == 0
     expected = (tmp_path / "runs" / "uninterrupted" / "events.jsonl").read_bytes()
     fills = [r for r in map(orjson.loads, expected.splitlines()) if r["type"] == "fill"]
-    assert fills, "the demo should trade"
+    assert fills, "the input should trade"
     rng = random.Random(SEED)
     landed: list[int] = []
     attempt = 0
     while len(landed) < KILLS:
         run_id = f"killed-{attempt}"
-        landed += kill_and_resume(demo_recording, tmp_path, run_id, rng, KILLS - len(landed))
+        landed += kill_and_resume(replayed, tmp_path, run_id, rng, KILLS - len(landed))
         actual = (tmp_path / "runs" / run_id / "events.jsonl").read_bytes()
         assert actual == expected, f"{run_id}: a killed and resumed replay wrote another journal"
         assert account(tmp_path, run_id) == account(tmp_path, "uninterrupted")
