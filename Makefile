@@ -63,7 +63,7 @@ lint: dev-install ## ruff (with the ASYNC rules), mypy, and the import layering 
 	$(BIN)/lint-imports --no-logo --no-cache
 
 N ?= 20
-crash-test: dev-install ## SIGKILL a replay at N random moments (N=20); it must end as if never killed
+crash-test: dev-install ## SIGKILL replays at N random moments each (N=20); they must end as if never killed
 	TRIO_PAPER_CRASH_KILLS=$(N) $(BIN)/pytest tests/store/test_crash.py
 
 bench: dev-install ## replay, live-path and sweep benchmarks → bench/results.md (~12 min; BASELINE=<commit|src>)
