@@ -234,23 +234,36 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
     ]
 
 
-INJECTED_BUG = '''\
-"""Put on PYTHONPATH by a test: a bug in the session shell, at its 40th input."""
+INJECTED = '''\
+"""Put on PYTHONPATH by a test: an error in the session shell, at its 40th input."""
 import trio_paper.runtime.session as session
+from trio_paper.errors import FatalIO
 
 _handle = session.Session._handle
 _seen = []
 
 
-def _buggy(self, item):
+def _failing(self, item):
     _seen.append(None)
     if len(_seen) == 40:
-        raise RuntimeError("injected bug 7f3a")
+        raise {error}
     return _handle(self, item)
 
 
-session.Session._handle = _buggy
+session.Session._handle = _failing
 '''
+BUG = 'RuntimeError("injected bug 7f3a")'
+
+
+def start_injected(home: Path, error: str, alerts: str) -> subprocess.Popen[str]:
+    """A ``run --sim`` session whose shell raises ``error`` (Python source) at its 40th input."""
+    inject = home.parent / "inject"
+    inject.mkdir(exist_ok=True)
+    (inject / "sitecustomize.py").write_text(INJECTED.replace("{error}", error))
+    path = os.pathsep.join(p for p in (str(inject), os.environ.get("PYTHONPATH")) if p)
+    return _start(
+        home, "run", "--sim", "--minutes", "2", TRIO_PAPER_ALERT_URLS=alerts, PYTHONPATH=path
+    )
 
 
 def test_a_session_that_crashes_is_finished_alerted_and_recovered(tmp_path: Path) -> None:
@@ -258,16 +271,8 @@ def test_a_session_that_crashes_is_finished_alerted_and_recovered(tmp_path: Path
     manifest says so, the reports are written, the fatal alert is sent, the traceback is in the
     log, and the next start recovers the account from what was synced."""
     home = make_home(tmp_path)
-    inject = tmp_path / "inject"
-    inject.mkdir()
-    (inject / "sitecustomize.py").write_text(INJECTED_BUG)
-    path = os.pathsep.join(p for p in (str(inject), os.environ.get("PYTHONPATH")) if p)
     with webhook_receiver() as receiver:
-        process = _start(
-            home, "run", "--sim", "--minutes", "2", TRIO_PAPER_ALERT_URLS=receiver.url,
-            PYTHONPATH=path,
-        )  # fmt: skip
-        crashed = finish(process, home, timeout=90)
+        crashed = finish(start_injected(home, BUG, receiver.url), home, timeout=90)
         assert crashed.code == 1, crashed.stderr
         assert receiver.titles() == [
             "trio-paper: session started",
@@ -305,3 +310,25 @@ def test_a_session_that_crashes_is_finished_alerted_and_recovered(tmp_path: Path
     assert started["type"] == "session_start"
     assert started["resumed"] is True
     assert started["cash"] == recovered[-1]["cash"]
+
+
+def test_a_fatal_io_error_explains_what_failed_beside_it(tmp_path: Path) -> None:
+    """A failed write that also breaks another task (a waiter's own error beside it): the run
+    ends as fatal I/O, exit 3, with the write's message, not as a crash of the other."""
+    home = make_home(tmp_path)
+    both = f'ExceptionGroup("both", [FatalIO("cannot write x: No space left"), {BUG}])'
+    with webhook_receiver() as receiver:
+        ended = finish(start_injected(home, both, receiver.url), home, timeout=90)
+        assert ended.code == 3, ended.stderr
+        assert receiver.titles()[-2:] == ["trio-paper: FATAL", "trio-paper: session ended"]
+        assert receiver.posts[-2]["message"] == "cannot write x: No space left"
+    assert "trio-paper: fatal: cannot write x: No space left" in ended.stderr
+    assert "crashed" not in ended.stderr
+    manifest = json.loads((ended.run / "manifest.json").read_text())
+    assert (manifest["exit_code"], manifest["exit_reason"]) == (
+        3,
+        "fatal I/O: cannot write x: No space left",
+    )
+    logged = (home / "logs" / "system.jsonl").read_text()
+    assert "failed beside the fatal I/O error" in logged
+    assert "injected bug 7f3a" in logged

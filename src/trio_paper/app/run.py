@@ -183,8 +183,11 @@ def _run_locked(plan: RunPlan) -> int:
         code, reason = Exit.FATAL_IO, f"fatal I/O: {fatal}"
         fatal_text = str(fatal)
     except* Exception as group:  # a bug: the run is still finished, and the user alerted
-        code, reason = Exit.ERROR, _crashed(group)
-        fatal_text = f"{reason}; the next start recovers (logs/system.jsonl has the traceback)"
+        if fatal_text is not None:  # what failed beside a fatal I/O error: that error says it
+            log_exception("run", group, "failed beside the fatal I/O error")
+        else:
+            code, reason = Exit.ERROR, _crashed(group)
+            fatal_text = f"{reason}; the next start recovers (logs/system.jsonl has the traceback)"
     finally:
         durable.close()
     run.finish(reason, int(code))
