@@ -284,7 +284,8 @@ def test_a_session_that_crashes_is_finished_alerted_and_recovered(tmp_path: Path
     manifest = json.loads((crashed.run / "manifest.json").read_text())
     assert manifest["exit_code"] == 1
     assert manifest["exit_reason"] == "crashed: RuntimeError: injected bug 7f3a"
-    assert (crashed.run / "summary.html").is_file()
+    page = (crashed.run / "summary.html").read_text()
+    assert "did not finish (crashed: RuntimeError: injected bug 7f3a)" in page
     logged = [
         orjson.loads(line) for line in (home / "logs" / "system.jsonl").read_bytes().splitlines()
     ]

@@ -51,7 +51,7 @@ def render_page(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any
             f"<style>{_CSS}</style></head><body>",
             _header(summary, digest, manifest),
             "<main>",
-            _banner(summary),
+            _banner(summary, manifest),
             cards(summary),
             _charts(summary, digest),
             trades_table(summary, digest),
@@ -134,14 +134,16 @@ def _header(summary: dict[str, Any], digest: Digest, manifest: dict[str, Any]) -
     )
 
 
-def _banner(summary: dict[str, Any]) -> str:
+def _banner(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
     notes = []
     if summary.get("journal_error"):
         notes.append(f"The journal could not be read to the end ({summary['journal_error']}).")
     if summary.get("exit_reason") is None:
+        # The manifest says why when the process could (a failed write, a bug), else nothing.
+        why = manifest.get("exit_reason") or "a crash or a kill"
         notes.append(
-            "The journal has no session_end record: the session did not finish (a crash or a "
-            "kill). Everything below is what the journal held up to its last record."
+            f"The journal has no session_end record: the session did not finish ({why}). "
+            "Everything below is what the journal held up to its last record."
         )
     if summary.get("malformed_records"):
         notes.append(
