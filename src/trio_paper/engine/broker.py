@@ -210,13 +210,13 @@ class Broker:
     def on_quote(self, t: int, quote: Quote) -> None:
         m = self.state.market
         m.quote, m.quote_t = quote, t
-        if self._watching():
+        if not self.idle():
             self._observe(t, _Price.point(quote.bid, quote.ask, t))
 
     def on_last(self, t: int, price: Decimal) -> None:
         m = self.state.market
         m.last, m.last_t = price, t
-        if self._watching():
+        if not self.idle():
             self._observe(t, _Price.point(price, price, t))
 
     def on_volume(self, qty: Decimal) -> None:
@@ -232,12 +232,13 @@ class Broker:
             # A candle's close is a price of its own; a live bar's close was already seen, with
             # its receive time, as a kline push. Stamping it with ``t`` would make a bar the timer
             # closes after the pushes stopped look fresh, and fill market orders on an old price.
-            self.on_volume(bar.volume)
+            if self.state.orders:
+                self.on_volume(bar.volume)
             if self.settings.fill_at_next_open:
                 self._hold_market = True
                 self._fill_at_open(t, bar)
             m.last, m.last_t = bar.close, t
-        if self._watching():
+        if not self.idle():
             self._observe(
                 t, _Price(bar.low, bar.high, bar.low, bar.high, bar.open_time, bar.open, csv)
             )
@@ -297,12 +298,12 @@ class Broker:
 
     # --- the rules ---------------------------------------------------------------------------
 
-    def _watching(self) -> bool:
-        """Whether a price can change anything: a position to protect, an order to work or
-        expire, a stale span to end. Flat with no orders, ``_observe`` would do nothing, so it
-        is not called (nor its ``_Price`` built): that is most prices, most of the time."""
+    def idle(self) -> bool:
+        """Whether no price can change anything: no position to protect, no order to work or
+        expire, no stale span to end. ``_observe`` would then do nothing, so it is not called
+        (nor its ``_Price`` built): that is most prices, most of the time."""
         s = self.state
-        return bool(s.orders) or bool(s.position.qty) or s.market.stale_since is not None
+        return not s.orders and not s.position.qty and s.market.stale_since is None
 
     def _observe(self, t: int, price: _Price) -> None:
         self._expire(t)  # an expired order must not fill, tick or no tick (a bars-only replay)

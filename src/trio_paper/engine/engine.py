@@ -235,28 +235,35 @@ class Engine:
         ``settlements`` (a bars-only replay's funding file) are charged on the position held at
         each: one that fell in a gap before the bar ahead of its fills, the rest after them.
         """
-        self._advance(t)
-        for s in settlements:
-            if s.before_bar:
-                self.broker.settle_funding(s.rate, s.mark, s.time)
-        if live:
-            self.broker.on_bar(t, bar)
-        for s in settlements:
-            if not s.before_bar:
-                self.broker.settle_funding(s.rate, s.mark, s.time)
-        self.risk.check_limits(t)
-        equity = self.broker.equity()  # the record's and the view's: nothing in between moves it
-        state = self.state
+        broker, state = self.broker, self.state
+        if live and not settlements and broker.idle() and self.risk.quiet(t):
+            # Most bars of a backtest: flat, no orders, the same day, no limit to look at. The
+            # day's roll and the limits' checks would do nothing, and the equity is the cash.
+            self.t = state.t = t
+            broker.on_bar(t, bar)
+            equity = state.broker.account.cash + ZERO  # ``broker.equity()`` when flat
+        else:
+            self._advance(t)
+            for s in settlements:
+                if s.before_bar:
+                    broker.settle_funding(s.rate, s.mark, s.time)
+            if live:
+                broker.on_bar(t, bar)
+            for s in settlements:
+                if not s.before_bar:
+                    broker.settle_funding(s.rate, s.mark, s.time)
+            self.risk.check_limits(t)
+            equity = broker.equity()  # the record's and the view's: nothing in between moves it
         state.seq += 1
         # ``_emit``'s record spelled out: most records are bars, and this builds one twice as fast.
         self.out.append({
             "seq": state.seq, "ts": self.t, "type": RecordType.BAR, "open_time": bar.open_time,
             "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
             "volume": bar.volume, "source": bar.source, "equity": equity,
-            "position": self.broker.position.qty,
+            "position": broker.position.qty,
         })  # fmt: skip
-        self._ask_strategy(t, self.strategy.on_bar, bar, live, equity)
-        self.risk.check_limits(t)
+        if self._ask_strategy(t, self.strategy.on_bar, bar, live, equity):
+            self.risk.check_limits(t)
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -274,7 +281,7 @@ class Engine:
             m.bar_volume = update.volume
 
     def _view(self, t: int, live: bool, equity: Decimal | None = None) -> View:
-        p = self.broker.position
+        p = self.state.broker.position
         if equity is None:
             equity = self.broker.equity()
         # Positional: one is built for every bar, and attrs takes keywords a third slower.
@@ -285,18 +292,21 @@ class Engine:
 
     def _ask_strategy(
         self, t: int, handler: Any, event: Any, live: bool, equity: Decimal | None = None
-    ) -> None:
+    ) -> bool:
+        """Call the strategy and carry out its intents; whether anything was done (an intent,
+        or its error), which is when the limits may have moved."""
         if self.state.strategy_disabled:
-            return
+            return False
         try:
             intents: Sequence[object] = handler(event, self._view(t, live, equity))
         except BaseException as exc:  # user code: a BaseException subclass is its error too
             if _propagates(exc):
                 raise
             self._strategy_failed(t, exc)
-            return
+            return True
         for intent in intents:
             self._act(t, intent, live)
+        return bool(intents)
 
     def _act(self, t: int, intent: object, live: bool) -> None:
         """Carry out one intent; anything else a strategy returned counts as its error."""

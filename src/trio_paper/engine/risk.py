@@ -94,6 +94,15 @@ class Risk:
         if not first:
             self.emit(RecordType.RISK, event="new_day", equity=s.day_start_equity)
 
+    def quiet(self, t: int) -> bool:
+        """Whether, the account flat, ``on_time(t)`` and ``check_limits(t)`` would do nothing:
+        ``t`` is in the day already rolled, and no limit is to be looked at (killed, halted, or
+        nothing realized since the last look). Their own early returns, said once more."""
+        s = self.state
+        return t // DAY_MS * DAY_MS == s.day and (
+            s.killed or s.halted_until is not None or s.checked_realized == s.day_realized
+        )
+
     # --- intents → orders ----------------------------------------------------------------------
 
     def check_entry(self, t: int, intent: Enter) -> Order | str:
