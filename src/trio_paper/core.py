@@ -20,7 +20,7 @@ from .codec import MalformedMessage, converter, structure
 from .config import Config
 from .engine.broker import BrokerSettings
 from .engine.engine import Engine, EngineSettings, EngineState, fresh_state
-from .engine.records import MONEY_MOVES, Record, RecordType
+from .engine.records import BAR, MONEY_MOVES, Record, RecordType
 from .engine.risk import RiskSettings
 from .engine.strategies import Strategy
 from .inputs import (
@@ -103,14 +103,14 @@ class Outcome:
         ``NOTHING``, no allocation)."""
         if not records and not start:
             return NOTHING
-        if len(records) == 1 and not start and records[0]["type"] is RecordType.BAR:
+        if len(records) == 1 and not start and records[0]["type"] is BAR:
             return cls(records)  # a bar alone, most inputs of a candle file: nothing to do
         filled = False
         backfills: list[tuple[int, int]] = []
         kill = ended = None
         for record in records:
             kind = record["type"]
-            if kind is RecordType.BAR:  # most records of a run of bars: nothing to read off
+            if kind is BAR:  # most records of a run of bars: nothing to read off
                 continue
             if kind in MONEY_MOVES:
                 filled = True

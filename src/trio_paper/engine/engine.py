@@ -29,7 +29,7 @@ from ..model import (
 from ..times import DAY_MS
 from .broker import Broker, BrokerSettings
 from .intents import CancelEntries, Enter, Exit
-from .records import Record, RecordType
+from .records import BAR, Record, RecordType
 from .risk import Risk, RiskSettings, RiskState
 from .state import ZERO, Account, BrokerState
 from .strategies import Strategy, View
@@ -257,7 +257,7 @@ class Engine:
         state.seq += 1
         # ``_emit``'s record spelled out: most records are bars, and this builds one twice as fast.
         self.out.append({
-            "seq": state.seq, "ts": self.t, "type": RecordType.BAR, "open_time": bar.open_time,
+            "seq": state.seq, "ts": self.t, "type": BAR, "open_time": bar.open_time,
             "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
             "volume": bar.volume, "source": bar.source, "equity": equity,
             "position": broker.position.qty,

@@ -30,5 +30,10 @@ class RecordType(enum.StrEnum):
     STRATEGY = "strategy"
 
 
+BAR = RecordType.BAR
+"""``RecordType.BAR`` as a module constant, for loops that test every record: on Python 3.11 a
+member looked up on its enum class costs ten times a global's (about 0.08 µs), and a year of
+candles is half a million bar records."""
+
 MONEY_MOVES = frozenset({RecordType.FILL, RecordType.EXIT})
 """Records that change the account: made durable (fsync'd) before the session goes on."""

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ..codec import MalformedMessage
-from ..engine.records import RecordType
+from ..engine.records import BAR, RecordType
 from ..store.journal import read_journal
 from ..times import DAY_MS
 from .metrics import CONTEXT, Metrics, Record
@@ -152,7 +152,7 @@ class Digest:
         with localcontext(CONTEXT):  # once for the journal: per record it costs a tenth
             try:
                 for record in records:
-                    if record.get("type") == RecordType.BAR:
+                    if record.get("type") == BAR:
                         bars.append(record)
                         if len(bars) == BATCH:
                             self._bars(bars)
@@ -235,7 +235,7 @@ class Digest:
 
     def _chart(self, r: Record) -> None:
         kind = r["type"]
-        if kind == RecordType.BAR:
+        if kind == BAR:
             if not self.metrics.in_session(r):
                 return
             axis, price, equity, _ = self._ensure_series()

@@ -14,7 +14,7 @@ from itertools import accumulate
 from operator import sub, truediv
 from typing import Any
 
-from ..engine.records import RecordType
+from ..engine.records import BAR, RecordType
 from ..fidelity import LIVE_MODEL
 from ..times import INTERVAL_MS, MINUTE_MS, ms_to_iso
 from .daily import Days, ratios
@@ -168,7 +168,7 @@ class Metrics:
         self.first_ts = ts if self.first_ts is None else self.first_ts
         self.last_ts = ts
         kind = r["type"]
-        if kind == RecordType.BAR:
+        if kind == BAR:
             if self.in_session(r):
                 self._bar(r["open_time"] + self.interval_ms, Decimal(r["equity"]))
                 self.bars_in_position += Decimal(r["position"]) != 0

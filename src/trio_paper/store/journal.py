@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from ..codec import MalformedMessage, dumps
-from ..engine.records import RecordType
+from ..engine.records import BAR
 from .appendlog import AppendLog, truncate_torn_tail
 from .numeric_lines import NumericLine, bar_line
 
@@ -23,7 +23,7 @@ class JournalWriter(AppendLog):
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         numeric: list[NumericLine] = []  # bar lines not buffered yet, in order
         for record in records:
-            line = bar_line(record) if record.get("type") is RecordType.BAR else None
+            line = bar_line(record) if record.get("type") is BAR else None
             if line is not None:
                 numeric.append(line)
                 continue

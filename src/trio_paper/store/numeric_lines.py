@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NewType
 
-from ..engine.records import RecordType
+from ..engine.records import BAR
 
 NumericLine = NewType("NumericLine", str)
 """A journal line (ASCII, no newline) with no text a secret could hide in; only this module
@@ -31,7 +31,7 @@ _INT_MAX = 2**63 - 1  # orjson refuses larger integers; so must the line
 
 def bar_line(record: dict[str, Any]) -> NumericLine | None:
     """``codec.dumps(record)`` for a ``bar`` record of numbers alone; None for anything else."""
-    if tuple(record) != BAR_KEYS or record["type"] is not RecordType.BAR:
+    if tuple(record) != BAR_KEYS or record["type"] is not BAR:
         return None
     seq, ts, _, open_time, o, h, lo, c, v, source, equity, position = record.values()
     if not (
