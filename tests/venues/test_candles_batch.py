@@ -1,11 +1,14 @@
-"""The candle reader's batches (``_plain_batch``) read exactly what row by row reads.
+"""The candle reader's blocks and batches read exactly what row by row reads.
 
-``_row_bars`` reads a file one row at a time, each checked: it is the definition. ``read_candles``
-takes rows ``BATCH_ROWS`` at a time as columns and falls back to ``_row_bars`` for a batch that
-is not plainly sound. Hypothesis writes files of up to three batches with what a batch must
-notice — a bad number, a short row, a blank line, a time out of order, OHLC out of order, a price
-out of range, a text time — and both must give the same bars, then the same error at the same
-line.
+``_row_bars`` reads a file one row at a time, each checked, from the csv module's rows: it is the
+definition. ``read_candles`` reads the text a block at a time, splits a block of plain lines into
+columns itself (``_plain_batch``), falls back to ``_row_bars`` for a block that is not plainly
+sound, and hands the rest of the file to the csv module (in batches) at a block it might read
+otherwise. Hypothesis writes files of up to three batches with what a block must notice — a bad
+number, a short row, a blank line, a time out of order, OHLC out of order, a price out of range,
+a text time, a quoted field, a quoted newline, a CR LF line end, a NUL — and reads them with
+blocks of a few characters to the default; both must give the same bars, then the same error at
+the same line.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 import csv
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_paper.model import Bar
+from trio_paper.venues import candles
 from trio_paper.venues.candles import BATCH_ROWS, CandleError, _Layout, _row_bars, read_candles
 
 HEAD = "open_time_ms,open,high,low,close,volume"
@@ -27,7 +32,8 @@ FAULTS = st.sampled_from(
         (1, "x"), (2, ""), (3, "1.2.3"), (4, "-1"), (3, "0"), (5, "1e5"), (1, " 1"),
         (5, "\u0661"), (3, "1000"), (2, "2000000"), (3, "0.01"), (0, "1_000"), (0, "soon"),
         (0, "0"), (0, "+60000"), (5, "NaN"), (0, None), (0, ""), (3, "100.5"),
-        (4, "101.5"), (1, "101.5"), (4, "99"), (1, "99"),
+        (4, "101.5"), (1, "101.5"), (4, "99"), (1, "99"), (2, '"101"'), (3, '"99\n.5"'),
+        (5, "1\r"), (4, "10\x000"),
     ]
 )  # fmt: skip
 """(column, new text): one field made odd; None drops the row's last field, "" blanks a time."""
@@ -71,15 +77,26 @@ def _row_by_row(path: Path, prices: tuple[Decimal, Decimal] | None) -> tuple[lis
     return _outcome(_row_bars(layout, rows[1:], 2, None))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(candle_files(), st.sampled_from([SANE, None]))
-def test_batches_read_as_row_by_row(
-    tmp_path_factory: object, lines: list[str], prices: tuple[Decimal, Decimal] | None
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    candle_files(),
+    st.sampled_from([SANE, None]),
+    st.sampled_from([1, 7, 64, 4096, candles.BLOCK_CHARS]),
+    st.sampled_from(["\n", ""]),
+)
+def test_blocks_and_batches_read_as_row_by_row(
+    tmp_path_factory: object,
+    lines: list[str],
+    prices: tuple[Decimal, Decimal] | None,
+    block: int,
+    end: str,
 ) -> None:
+    """``end``: whether the last line ends in a newline."""
     path = tmp_path_factory.mktemp("candles") / "c.csv"  # type: ignore[attr-defined]
-    path.write_text("\n".join(lines) + "\n")
-    batched = _outcome(read_candles(path, "BTCUSDT", 60_000, prices))
-    assert batched == _row_by_row(path, prices)
+    path.write_bytes(("\n".join(lines) + end).encode())
+    with mock.patch.object(candles, "BLOCK_CHARS", block):
+        read = _outcome(read_candles(path, "BTCUSDT", 60_000, prices))
+    assert read == _row_by_row(path, prices)
 
 
 def test_a_bad_row_in_the_third_batch_is_named_at_its_line(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import operator
 import os
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,6 +38,8 @@ _TIME_TEXT_COLUMNS = ("open_time", "timestamp", "date", "time")
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 PROGRESS_ROWS = 4096
 BATCH_ROWS = 512
+BLOCK_CHARS = 1 << 16
+"""Text read at a time by the block reader: about 900 rows of a one-minute file."""
 INTERVAL_SAMPLE = 10_000
 """Rows ``detect_interval`` looks at: enough for a clear majority, cheap on a year of bars."""
 
@@ -106,37 +108,45 @@ def _bars(
     not gzip, cut short) is a ``CandleError`` too."""
     if path.is_dir():
         raise CandleError("is a directory, not a candle file", str(path))
-    rows = None
+    at = _Cursor()
     try:
         with open_candle_text(path) as (handle, fraction_read):
             read = None if progress is None else lambda: progress(fraction_read())
-            rows = csv.reader(handle)
-            yield from _rows(path, rows, symbol, interval_ms, prices, read)
+            yield from _rows(path, handle, at, symbol, interval_ms, prices, read)
     except FileNotFoundError:
         raise CandleError("no such file", str(path)) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise CandleError(f"not a readable gzip file ({exc})", str(path)) from None
     except EOFError:
         raise CandleError(
-            "the gzip data is cut short (truncated file)", f"{path}:{_next_line(rows)}"
+            "the gzip data is cut short (truncated file)", f"{path}:{_cut_line(path)}"
         ) from None
     except UnicodeDecodeError:
         where = f"{path}:{_first_undecodable_line(path)}"
         raise CandleError("not UTF-8 text: a binary file?", where) from None
     except csv.Error as exc:
-        raise CandleError(f"not CSV text ({exc})", f"{path}:{_next_line(rows)}") from None
+        raise CandleError(f"not CSV text ({exc})", f"{path}:{at.next_line()}") from None
     except OSError as exc:
         raise CandleError(f"cannot read ({exc.strerror or exc})", str(path)) from None
 
 
-def _next_line(rows: Any) -> int:
-    """The number of the line the csv reader was reading when it failed."""
-    return (rows.line_num if rows is not None else 0) + 1
+@attrs.define
+class _Cursor:
+    """Where the csv module is reading, for an error of its own (``csv.Error``)."""
+
+    before: int = 0
+    """Lines read before ``rows`` started."""
+    rows: Any = None
+    """The csv reader reading now, if one is (its ``line_num`` counts from ``before``)."""
+
+    def next_line(self) -> int:
+        return self.before + (self.rows.line_num if self.rows is not None else 0) + 1
 
 
 def _rows(
     path: Path,
-    rows: Iterator[list[str]],
+    handle: io.TextIOWrapper,
+    at: _Cursor,
     symbol: str,
     interval_ms: int,
     prices: tuple[Decimal, Decimal] | None,
@@ -144,12 +154,15 @@ def _rows(
 ) -> Iterator[Bar]:
     """The rows of an open file as bars, ``read`` called every ``PROGRESS_ROWS``.
 
-    Rows are taken ``BATCH_ROWS`` at a time and read as columns (``_plain_batch``): a year is
-    525,600 rows, and a column's numbers are then converted and compared in C. A batch that is
-    not plainly sound goes row by row (``_row_bars``), which is the definition: it yields the
-    same bars, and names the line of the first bad row."""
+    The text is read ``BLOCK_CHARS`` at a time and a block of plain lines (``_plain_lines``) is
+    split into columns by ``str.split`` alone: a year is 525,600 rows, and the csv module's
+    row lists cost more than all the checks. A block ``csv`` might read otherwise (a quote, a
+    carriage return, a NUL) hands the rest of the file to ``_csv_rows``. A block whose rows are
+    not plainly sound (``_plain_batch``) goes row by row (``_row_bars``), which is the
+    definition: it yields the same bars, and names the line of the first bad row."""
+    at.rows = header = csv.reader(handle)
     try:
-        columns = [c.strip() for c in next(rows)]
+        columns = [c.strip() for c in next(header)]
     except StopIteration:
         raise CandleError("empty file", f"{path}:1") from None
     missing = [c for c in _PRICE_COLUMNS if c not in columns]
@@ -164,9 +177,72 @@ def _rows(
         tuple(columns.index(c) for c in _PRICE_COLUMNS),
     )  # fmt: skip
     previous: int | None = None
-    number = 2  # the line of the batch's first row
+    number = header.line_num + 1  # the line of the block's first row
+    carry = ""  # a line cut by the end of the block
+    while True:
+        chunk = handle.read(BLOCK_CHARS)
+        text = carry + chunk
+        if chunk:
+            end = text.rfind("\n")
+            if end < 0:  # no line ends in this block yet
+                carry = text
+                continue
+            text, carry = text[:end], text[end + 1 :]
+        elif not text:
+            return
+        else:
+            carry = ""  # the last line, with no newline after it
+        lines = text.split("\n")
+        if not _plain_lines(text, lines):
+            # From this block's first line; the line cut at its end made whole first.
+            block = io.StringIO(f"{text}\n{carry}{handle.readline()}")
+            rest = csv.reader(itertools.chain(block, handle))
+            at.before, at.rows = number - 1, rest
+            yield from _csv_rows(layout, rest, number, previous, read)
+            return
+        bars = None
+        if set(map(str.count, lines, itertools.repeat(","))) == {layout.width - 1}:
+            fields = text.replace("\n", ",").split(",")
+            bars = _plain_batch(
+                layout, [fields[i :: layout.width] for i in range(layout.width)], previous
+            )
+        if bars is None:
+            rows = [line.split(",") if line else [] for line in lines]
+            for bar in _row_bars(layout, rows, number, previous):
+                previous = bar.open_time
+                yield bar
+        elif bars:
+            previous = bars[-1].open_time
+            yield from bars
+        if read is not None and (number + len(lines)) // PROGRESS_ROWS != number // PROGRESS_ROWS:
+            read()
+        number += len(lines)
+
+
+def _plain_lines(text: str, lines: list[str]) -> bool:
+    """Whether the csv module reads each of ``lines`` (``text`` split at newlines) as
+    ``line.split(",")``, or an empty line as no row: no quote, carriage return or NUL, and no
+    field it would refuse as too long."""
+    return (
+        '"' not in text
+        and "\r" not in text
+        and "\0" not in text
+        and max(map(len, lines)) <= csv.field_size_limit()
+    )
+
+
+def _csv_rows(
+    layout: _Layout,
+    rows: Iterator[list[str]],
+    number: int,
+    previous: int | None,
+    read: Callable[[], None] | None,
+) -> Iterator[Bar]:
+    """The rest of a file the csv module must read: rows ``BATCH_ROWS`` at a time, each
+    batch as columns when it can be, else row by row; ``number`` is the first row's line."""
     while batch := list(itertools.islice(rows, BATCH_ROWS)):
-        bars = _plain_batch(layout, batch, previous)
+        plain = set(map(len, batch)) == {layout.width}
+        bars = _plain_batch(layout, list(zip(*batch, strict=True)), previous) if plain else None
         if bars is None:
             for bar in _row_bars(layout, batch, number, previous):
                 previous = bar.open_time
@@ -193,13 +269,15 @@ class _Layout:
     price_columns: tuple[int, ...]  # open, high, low, close, volume
 
 
-def _plain_batch(layout: _Layout, batch: list[list[str]], previous: int | None) -> list[Bar] | None:
-    """The bars of ``batch`` if every row is plainly sound, else None (then ``_row_bars``
-    decides). Plain: every row as wide as the header, times in whole ms as ASCII digits, in
-    order after ``previous``, prices of ASCII digits and points, OHLC consistent, in range."""
-    if layout.ms_column is None or set(map(len, batch)) != {layout.width}:
+def _plain_batch(
+    layout: _Layout, columns: Sequence[Sequence[str]], previous: int | None
+) -> list[Bar] | None:
+    """The bars of the rows whose ``columns`` these are (every row as wide as the header) if
+    every row is plainly sound, else None (then ``_row_bars`` decides). Plain: times in whole
+    ms as ASCII digits, in order after ``previous``, prices of ASCII digits and points, OHLC
+    consistent, in range."""
+    if layout.ms_column is None:
         return None
-    columns = list(zip(*batch, strict=True))
     stamps = columns[layout.ms_column]
     texts = [columns[i] for i in layout.price_columns]
     if not _digits_and_points("".join(itertools.chain(stamps, *texts))):
@@ -221,7 +299,7 @@ def _plain_batch(layout: _Layout, batch: list[list[str]], previous: int | None) 
         and (layout.prices is None or (layout.prices[0] <= min(lo) and max(h) <= layout.prices[1]))
     ):
         return None
-    n = len(batch)
+    n = len(times)
     return list(
         map(
             Bar, itertools.repeat(layout.symbol, n), itertools.repeat(layout.interval_ms, n),
@@ -283,6 +361,19 @@ def _row_bars(
                 f"{path}:{number}",
             )
         yield Bar(layout.symbol, layout.interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
+
+
+def _cut_line(path: Path) -> int:
+    """The number of the line a cut gzip ends in: the first that is not whole (looked for only
+    when it is cut: the reader reads by blocks, and loses the one it was reading)."""
+    number = 0
+    try:
+        with gzip.open(path, "rb") as raw:
+            for number, _ in enumerate(raw, start=1):  # noqa: B007 (number is the answer)
+                pass
+    except (OSError, EOFError, zlib.error):
+        pass
+    return number + 1
 
 
 def _first_undecodable_line(path: Path) -> int:
