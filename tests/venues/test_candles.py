@@ -3,6 +3,7 @@ bars, and every kind of bad row refused at its line."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import itertools
 import json
@@ -203,6 +204,20 @@ def test_a_file_with_nul_bytes_is_refused(tmp_path: Path) -> None:
     path.write_bytes(HEAD.encode() + b"0,1,1,1\x00,1,1\n")
     error = _refusal(path)
     assert (error.where, error.reason) == (f"{path}:2", "low: not a decimal number: '1\\x00'")
+
+
+@pytest.mark.parametrize("name", ["c.csv", "c.csv.gz"])
+def test_text_the_csv_module_refuses_is_named_at_its_line(tmp_path: Path, name: str) -> None:
+    """A field longer than the csv module's limit, after 5,000 plain rows (several blocks): the
+    csv module reads from the block it is in, and its error names the file's line."""
+    rows = "".join(f"{n * 60_000},100,101,99,100.5,1\n" for n in range(5000))
+    huge = "1" * (csv.field_size_limit() + 1)
+    path = _written(tmp_path, name, HEAD + rows + f"300000000,100,101,99,100,{huge}\n")
+    error = _refusal(path)
+    assert (error.where, error.reason) == (
+        f"{path}:5002",
+        f"not CSV text (field larger than field limit ({csv.field_size_limit()}))",
+    )
 
 
 def test_a_gz_that_is_not_gzip_is_refused(tmp_path: Path) -> None:

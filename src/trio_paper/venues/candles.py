@@ -125,7 +125,7 @@ def _bars(
         where = f"{path}:{_first_undecodable_line(path)}"
         raise CandleError("not UTF-8 text: a binary file?", where) from None
     except csv.Error as exc:
-        raise CandleError(f"not CSV text ({exc})", f"{path}:{at.next_line()}") from None
+        raise CandleError(f"not CSV text ({exc})", f"{path}:{at.line()}") from None
     except OSError as exc:
         raise CandleError(f"cannot read ({exc.strerror or exc})", str(path)) from None
 
@@ -139,8 +139,9 @@ class _Cursor:
     rows: Any = None
     """The csv reader reading now, if one is (its ``line_num`` counts from ``before``)."""
 
-    def next_line(self) -> int:
-        return self.before + (self.rows.line_num if self.rows is not None else 0) + 1
+    def line(self) -> int:
+        """The line the csv module read last: the one its error is in."""
+        return self.before + (self.rows.line_num if self.rows is not None else 0)
 
 
 def _rows(
