@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gzip
 import io
 import itertools
@@ -119,10 +120,10 @@ def _bars(
         raise CandleError(f"not a readable gzip file ({exc})", str(path)) from None
     except EOFError:
         raise CandleError(
-            "the gzip data is cut short (truncated file)", f"{path}:{_cut_line(path)}"
+            "the gzip data is cut short (truncated file)", f"{path}:{_first_bad_line(path)}"
         ) from None
     except UnicodeDecodeError:
-        where = f"{path}:{_first_undecodable_line(path)}"
+        where = f"{path}:{_first_bad_line(path)}"
         raise CandleError("not UTF-8 text: a binary file?", where) from None
     except csv.Error as exc:
         raise CandleError(f"not CSV text ({exc})", f"{path}:{at.line()}") from None
@@ -155,30 +156,55 @@ def _rows(
 ) -> Iterator[Bar]:
     """The rows of an open file as bars, ``read`` called every ``PROGRESS_ROWS``.
 
-    The text is read ``BLOCK_CHARS`` at a time and a block of plain lines (``_plain_lines``) is
-    split into columns by ``str.split`` alone: a year is 525,600 rows, and the csv module's
-    row lists cost more than all the checks. A block ``csv`` might read otherwise (a quote, a
-    carriage return, a NUL) hands the rest of the file to ``_csv_rows``. A block whose rows are
-    not plainly sound (``_plain_batch``) goes row by row (``_row_bars``), which is the
-    definition: it yields the same bars, and names the line of the first bad row."""
+    Rows come in batches (``_batches``): a year is 525,600 rows, and a batch's numbers are
+    converted and compared a column at a time, in C (``_plain_batch``). A batch that is not
+    plainly sound goes row by row (``_row_bars``), which is the definition: it yields the same
+    bars, and names the line of the first bad row."""
     at.rows = header = csv.reader(handle)
     try:
-        columns = [c.strip() for c in next(header)]
+        names = [c.strip() for c in next(header)]
     except StopIteration:
         raise CandleError("empty file", f"{path}:1") from None
-    missing = [c for c in _PRICE_COLUMNS if c not in columns]
+    missing = [c for c in _PRICE_COLUMNS if c not in names]
     if missing:
         raise CandleError(f"no column(s) {', '.join(missing)}", f"{path}:1")
-    ms_column = columns.index("open_time_ms") if "open_time_ms" in columns else None
-    text_column = next((columns.index(c) for c in _TIME_TEXT_COLUMNS if c in columns), None)
+    ms_column = names.index("open_time_ms") if "open_time_ms" in names else None
+    text_column = next((names.index(c) for c in _TIME_TEXT_COLUMNS if c in names), None)
     if ms_column is None and text_column is None:
         raise CandleError("no time column (open_time_ms, open_time, timestamp)", f"{path}:1")
     layout = _Layout(
-        path, symbol, interval_ms, prices, len(columns), ms_column, text_column,
-        tuple(columns.index(c) for c in _PRICE_COLUMNS),
+        path, symbol, interval_ms, prices, len(names), ms_column, text_column,
+        tuple(names.index(c) for c in _PRICE_COLUMNS),
     )  # fmt: skip
     previous: int | None = None
-    number = header.line_num + 1  # the line of the block's first row
+    number = header.line_num + 1  # the line of the batch's first row
+    for columns, rows, count in _batches(handle, layout.width, at, number):
+        bars = None if columns is None else _plain_batch(layout, columns, previous)
+        if bars is None:
+            for bar in _row_bars(layout, rows(), number, previous):
+                previous = bar.open_time
+                yield bar
+        elif bars:
+            previous = bars[-1].open_time
+            yield from bars
+        if read is not None and (number + count) // PROGRESS_ROWS != number // PROGRESS_ROWS:
+            read()
+        number += count
+
+
+_Batch = tuple[Sequence[Sequence[str]] | None, Callable[[], list[list[str]]], int]
+"""A batch of rows: its columns if every row is as wide as the header (else None), its rows
+when they are wanted, and how many rows it is."""
+
+
+def _batches(handle: io.TextIOWrapper, width: int, at: _Cursor, number: int) -> Iterator[_Batch]:
+    """The rows after the header (the first on line ``number``) in batches of ``width`` fields.
+
+    The text is read ``BLOCK_CHARS`` at a time. A block of plain lines (``_plain_lines``) is a
+    batch, split at newlines and commas by ``str.split`` alone, its columns slices of that one
+    list: no Python code runs for each row. At the first block the csv module might read
+    otherwise, the rest of the file, from that block's first line, goes to the csv module,
+    ``BATCH_ROWS`` rows a batch."""
     carry = ""  # a line cut by the end of the block
     while True:
         chunk = handle.read(BLOCK_CHARS)
@@ -197,27 +223,24 @@ def _rows(
         if not _plain_lines(text, lines):
             # From this block's first line; the line cut at its end made whole first.
             block = io.StringIO(f"{text}\n{carry}{handle.readline()}")
-            rest = csv.reader(itertools.chain(block, handle))
-            at.before, at.rows = number - 1, rest
-            yield from _csv_rows(layout, rest, number, previous, read)
+            rows = csv.reader(itertools.chain(block, handle))
+            at.before, at.rows = number - 1, rows
+            while batch := list(itertools.islice(rows, BATCH_ROWS)):
+                plain = set(map(len, batch)) == {width}
+                transposed = list(zip(*batch, strict=True)) if plain else None
+                yield transposed, functools.partial(list, batch), len(batch)
             return
-        bars = None
-        if set(map(str.count, lines, itertools.repeat(","))) == {layout.width - 1}:
+        columns: list[list[str]] | None = None
+        if set(map(str.count, lines, itertools.repeat(","))) == {width - 1}:
             fields = text.replace("\n", ",").split(",")
-            bars = _plain_batch(
-                layout, [fields[i :: layout.width] for i in range(layout.width)], previous
-            )
-        if bars is None:
-            rows = [line.split(",") if line else [] for line in lines]
-            for bar in _row_bars(layout, rows, number, previous):
-                previous = bar.open_time
-                yield bar
-        elif bars:
-            previous = bars[-1].open_time
-            yield from bars
-        if read is not None and (number + len(lines)) // PROGRESS_ROWS != number // PROGRESS_ROWS:
-            read()
+            columns = [fields[i::width] for i in range(width)]
+        yield columns, functools.partial(_split_rows, lines), len(lines)
         number += len(lines)
+
+
+def _split_rows(lines: list[str]) -> list[list[str]]:
+    """Plain lines as the csv module's rows (an empty line is no fields)."""
+    return [line.split(",") if line else [] for line in lines]
 
 
 def _plain_lines(text: str, lines: list[str]) -> bool:
@@ -230,30 +253,6 @@ def _plain_lines(text: str, lines: list[str]) -> bool:
         and "\0" not in text
         and max(map(len, lines)) <= csv.field_size_limit()
     )
-
-
-def _csv_rows(
-    layout: _Layout,
-    rows: Iterator[list[str]],
-    number: int,
-    previous: int | None,
-    read: Callable[[], None] | None,
-) -> Iterator[Bar]:
-    """The rest of a file the csv module must read: rows ``BATCH_ROWS`` at a time, each
-    batch as columns when it can be, else row by row; ``number`` is the first row's line."""
-    while batch := list(itertools.islice(rows, BATCH_ROWS)):
-        plain = set(map(len, batch)) == {layout.width}
-        bars = _plain_batch(layout, list(zip(*batch, strict=True)), previous) if plain else None
-        if bars is None:
-            for bar in _row_bars(layout, batch, number, previous):
-                previous = bar.open_time
-                yield bar
-        elif bars:
-            previous = bars[-1].open_time
-            yield from bars
-        if read is not None and (number + len(batch)) // PROGRESS_ROWS != number // PROGRESS_ROWS:
-            read()
-        number += len(batch)
 
 
 @attrs.frozen
@@ -364,21 +363,9 @@ def _row_bars(
         yield Bar(layout.symbol, layout.interval_ms, open_time, o, h, lo, c, v, c * v, "csv")
 
 
-def _cut_line(path: Path) -> int:
-    """The number of the line a cut gzip ends in: the first that is not whole (looked for only
-    when it is cut: the reader reads by blocks, and loses the one it was reading)."""
-    number = 0
-    try:
-        with gzip.open(path, "rb") as raw:
-            for number, _ in enumerate(raw, start=1):  # noqa: B007 (number is the answer)
-                pass
-    except (OSError, EOFError, zlib.error):
-        pass
-    return number + 1
-
-
-def _first_undecodable_line(path: Path) -> int:
-    """The number of the first line that is not UTF-8 (only looked for when one is not)."""
+def _first_bad_line(path: Path) -> int:
+    """The number of the first line that cannot be read whole: not UTF-8, or cut off with the
+    gzip data. Looked for only when one is: the reader reads blocks, and does not count lines."""
     opener = gzip.open if path.suffix == ".gz" else open
     number = 0
     try:
@@ -389,7 +376,7 @@ def _first_undecodable_line(path: Path) -> int:
         return number
     except (OSError, EOFError, zlib.error):
         pass
-    return max(1, number)
+    return number + 1
 
 
 def _strict_numbers(prices: tuple[str, ...], where: str) -> None:
