@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
-def follower_of(home: Path) -> int | None:
-    """The pid of the report process following a run under ``home``, if it has started."""
+def follower_of(under: Path) -> int | None:
+    """The pid of the report process following a run directory that is ``under`` or lies below
+    it (a home, or the run's own directory), if it has started."""
     for proc in Path("/proc").iterdir():
         try:
             command = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"trio_paper.app.report_process" in command and str(home).encode() in command[-2]:
-            return int(proc.name)
+        if b"trio_paper.app.report_process" in command:
+            run = Path(os.fsdecode(command[-2]))
+            if run == under or under in run.parents:
+                return int(proc.name)
     return None
 
 
