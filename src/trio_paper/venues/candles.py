@@ -178,7 +178,8 @@ def _rows(
     )  # fmt: skip
     previous: int | None = None
     number = header.line_num + 1  # the line of the batch's first row
-    for columns, rows, count in _batches(handle, layout.width, at, number):
+    as_columns = layout.ms_column is not None  # text times are read row by row (_row_bars)
+    for columns, rows, count in _batches(handle, layout.width, as_columns, at, number):
         bars = None if columns is None else _plain_batch(layout, columns, previous)
         if bars is None:
             for bar in _row_bars(layout, rows(), number, previous):
@@ -193,12 +194,15 @@ def _rows(
 
 
 _Batch = tuple[Sequence[Sequence[str]] | None, Callable[[], list[list[str]]], int]
-"""A batch of rows: its columns if every row is as wide as the header (else None), its rows
-when they are wanted, and how many rows it is."""
+"""A batch of rows: its columns if they are wanted and every row is as wide as the header
+(else None), its rows when they are wanted, and how many rows it is."""
 
 
-def _batches(handle: io.TextIOWrapper, width: int, at: _Cursor, number: int) -> Iterator[_Batch]:
-    """The rows after the header (the first on line ``number``) in batches of ``width`` fields.
+def _batches(
+    handle: io.TextIOWrapper, width: int, as_columns: bool, at: _Cursor, number: int
+) -> Iterator[_Batch]:
+    """The rows after the header (the first on line ``number``) in batches, each also as columns
+    when ``as_columns`` (the header has ``width`` fields).
 
     The text is read ``BLOCK_CHARS`` at a time. A block of plain lines (``_plain_lines``) is a
     batch, split at newlines and commas by ``str.split`` alone, its columns slices of that one
@@ -226,12 +230,12 @@ def _batches(handle: io.TextIOWrapper, width: int, at: _Cursor, number: int) -> 
             rows = csv.reader(itertools.chain(block, handle))
             at.before, at.rows = number - 1, rows
             while batch := list(itertools.islice(rows, BATCH_ROWS)):
-                plain = set(map(len, batch)) == {width}
+                plain = as_columns and set(map(len, batch)) == {width}
                 transposed = list(zip(*batch, strict=True)) if plain else None
                 yield transposed, functools.partial(list, batch), len(batch)
             return
         columns: list[list[str]] | None = None
-        if set(map(str.count, lines, itertools.repeat(","))) == {width - 1}:
+        if as_columns and set(map(str.count, lines, itertools.repeat(","))) == {width - 1}:
             fields = text.replace("\n", ",").split(",")
             columns = [fields[i::width] for i in range(width)]
         yield columns, functools.partial(_split_rows, lines), len(lines)
@@ -276,7 +280,7 @@ def _plain_batch(
     every row is plainly sound, else None (then ``_row_bars`` decides). Plain: times in whole
     ms as ASCII digits, in order after ``previous``, prices of ASCII digits and points, OHLC
     consistent, in range."""
-    if layout.ms_column is None:
+    if layout.ms_column is None:  # never given columns then: _batches knows
         return None
     stamps = columns[layout.ms_column]
     texts = [columns[i] for i in layout.price_columns]
