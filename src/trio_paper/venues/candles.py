@@ -33,7 +33,9 @@ from ..codec import MalformedMessage, strict_decimal
 from ..model import Bar
 from ..times import datetime_to_ms
 
-__all__ = ["CandleError", "detect_interval", "open_candle_text", "read_candles"]
+__all__ = [
+    "CandleError", "candle_columns", "detect_interval", "open_candle_text", "read_candles"
+]  # fmt: skip
 
 _TIME_TEXT_COLUMNS = ("open_time", "timestamp", "date", "time")
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -98,6 +100,15 @@ def _parse_time_text(text: str) -> int:
     return datetime_to_ms(parsed)
 
 
+def candle_columns(path: Path) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """The rows of a candle file this reader has read whole before (a run's copy), a batch at a
+    time as columns: open times in ms, and the texts of open, high, low, close and volume.
+
+    Only a batch that is not plain is read bar by bar, and checked; a file with text times
+    is read bar by bar throughout."""
+    return _reading(path, _ColumnsOf())
+
+
 def _bars(
     path: Path,
     symbol: str,
@@ -107,13 +118,70 @@ def _bars(
 ) -> Iterator[Bar]:
     """Each data row as a ``Bar``, checked in order; a file that is not readable text (binary,
     not gzip, cut short) is a ``CandleError`` too."""
+    return _reading(path, _BarsOf(symbol, interval_ms, prices, progress))
+
+
+class _BarsOf:
+    """What ``_reading`` yields: each row as a ``Bar``."""
+
+    def __init__(
+        self,
+        symbol: str,
+        interval_ms: int,
+        prices: tuple[Decimal, Decimal] | None,
+        progress: Callable[[float], None] | None,
+    ) -> None:
+        self.symbol, self.interval_ms, self.prices, self.progress = (
+            symbol, interval_ms, prices, progress
+        )  # fmt: skip
+
+    def __call__(
+        self, path: Path, handle: io.TextIOWrapper, at: _Cursor, fraction_read: Callable[[], float]
+    ) -> Iterator[Bar]:
+        progress = self.progress
+        read = None if progress is None else lambda: progress(fraction_read())
+        return _rows(path, handle, at, self.symbol, self.interval_ms, self.prices, read)
+
+
+class _ColumnsOf:
+    """What ``_reading`` yields: batches of rows as columns (``candle_columns``)."""
+
+    def __call__(
+        self, path: Path, handle: io.TextIOWrapper, at: _Cursor, _: Callable[[], float]
+    ) -> Iterator[tuple[list[int], list[list[str]]]]:
+        layout, batches = _opened(path, handle, at, "", 1, None)
+        number, previous = at.line() + 1, None
+        for columns, rows, count in batches:
+            if columns is not None and layout.ms_column is not None:
+                try:
+                    times = list(map(int, columns[layout.ms_column]))
+                except ValueError:
+                    times = []
+                texts = [list(columns[i]) for i in layout.price_columns]
+                if times and _digits_and_points("".join(itertools.chain(*texts))):
+                    previous = times[-1]
+                    number += count
+                    yield times, texts
+                    continue
+            bars = list(_row_bars(layout, rows(), number, previous))
+            if bars:
+                previous = bars[-1].open_time
+                yield (
+                    [b.open_time for b in bars],
+                    [[str(getattr(b, name)) for b in bars] for name in _PRICE_COLUMNS],
+                )
+            number += count
+
+
+def _reading(path: Path, rows_of: Callable[..., Iterator[Any]]) -> Iterator[Any]:
+    """``rows_of(path, handle, cursor, fraction_read)`` over the open file; a file that is not
+    readable text (binary, not gzip, cut short) is a ``CandleError``."""
     if path.is_dir():
         raise CandleError("is a directory, not a candle file", str(path))
     at = _Cursor()
     try:
         with open_candle_text(path) as (handle, fraction_read):
-            read = None if progress is None else lambda: progress(fraction_read())
-            yield from _rows(path, handle, at, symbol, interval_ms, prices, read)
+            yield from rows_of(path, handle, at, fraction_read)
     except FileNotFoundError:
         raise CandleError("no such file", str(path)) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
@@ -160,6 +228,32 @@ def _rows(
     converted and compared a column at a time, in C (``_plain_batch``). A batch that is not
     plainly sound goes row by row (``_row_bars``), which is the definition: it yields the same
     bars, and names the line of the first bad row."""
+    layout, batches = _opened(path, handle, at, symbol, interval_ms, prices)
+    previous: int | None = None
+    number = at.line() + 1  # the line of the batch's first row
+    for columns, rows, count in batches:
+        bars = None if columns is None else _plain_batch(layout, columns, previous)
+        if bars is None:
+            for bar in _row_bars(layout, rows(), number, previous):
+                previous = bar.open_time
+                yield bar
+        elif bars:
+            previous = bars[-1].open_time
+            yield from bars
+        if read is not None and (number + count) // PROGRESS_ROWS != number // PROGRESS_ROWS:
+            read()
+        number += count
+
+
+def _opened(
+    path: Path,
+    handle: io.TextIOWrapper,
+    at: _Cursor,
+    symbol: str,
+    interval_ms: int,
+    prices: tuple[Decimal, Decimal] | None,
+) -> tuple[_Layout, Iterator[_Batch]]:
+    """The file's layout from its header, and its batches of rows after it."""
     at.rows = header = csv.reader(handle)
     try:
         names = [c.strip() for c in next(header)]
@@ -176,21 +270,8 @@ def _rows(
         path, symbol, interval_ms, prices, len(names), ms_column, text_column,
         tuple(names.index(c) for c in _PRICE_COLUMNS),
     )  # fmt: skip
-    previous: int | None = None
-    number = header.line_num + 1  # the line of the batch's first row
-    as_columns = layout.ms_column is not None  # text times are read row by row (_row_bars)
-    for columns, rows, count in _batches(handle, layout.width, as_columns, at, number):
-        bars = None if columns is None else _plain_batch(layout, columns, previous)
-        if bars is None:
-            for bar in _row_bars(layout, rows(), number, previous):
-                previous = bar.open_time
-                yield bar
-        elif bars:
-            previous = bars[-1].open_time
-            yield from bars
-        if read is not None and (number + count) // PROGRESS_ROWS != number // PROGRESS_ROWS:
-            read()
-        number += count
+    as_columns = ms_column is not None  # text times are read row by row (_row_bars)
+    return layout, _batches(handle, layout.width, as_columns, at, header.line_num + 1)
 
 
 _Batch = tuple[Sequence[Sequence[str]] | None, Callable[[], list[list[str]]], int]
