@@ -31,6 +31,7 @@ from ..errors import Exit, UsageError
 from ..fidelity import bars_only_model
 from ..inputs import ClosedBars, Input, SessionStart
 from ..model import Settlement
+from ..store.bars_beside import keep_copy
 from ..store.checkpoint import CheckpointStore
 from ..store.files import private_dir
 from ..store.journal import ResumedJournal
@@ -165,7 +166,13 @@ def _replay(
             after = restored.after  # pace only what runs: a resumed replay does not wait again
             inputs = _paced((i for i in inputs if i.seq > after), speed, progress, reader)
         with contextlib.ExitStack() as stack:
-            journal = stack.enter_context(ResumedJournal(run.dir.events))
+            # A candle replay keeps its candle file, so its journal may leave out the bars
+            # that repeat the one before (store/bars_beside.py).
+            beside = reader is None
+            if beside:
+                keep_copy(path, run.dir.path)
+            covered = restored.core.engine.state.seq
+            journal = stack.enter_context(ResumedJournal(run.dir.events, beside, covered))
             reports = stack.enter_context(ReportProcess(run.dir)) if follow else None
             done = catch_up(restored, inputs, journal, store, checkpoint_every)
             done.records += close(restored, journal, store, "end of input")

@@ -24,6 +24,7 @@ from types import TracebackType
 
 from ..report import write_reports
 from ..report.digest import Digest
+from ..store.bars_beside import with_bar_runs
 from ..store.journal import journal_records
 from ..store.rundir import RunDir
 
@@ -130,7 +131,8 @@ def main() -> int:
         ended.set()
 
     threading.Thread(target=listen, daemon=True).start()
-    digest = Digest().read(run.events, journal_records(_follow(run.events, ended), run.events))
+    records = journal_records(_follow(run.events, ended), run.events)
+    digest = Digest().read(run.events, with_bar_runs(records, run.events))
     ended.wait()  # a journal error ends the digest early: the run may still be going
     if word != [FINISHED]:
         print("the replay ended without finishing the run: no reports", file=sys.stderr)

@@ -34,7 +34,7 @@ from .risk import Risk, RiskSettings, RiskState
 from .state import ZERO, Account, BrokerState
 from .strategies import Strategy, View
 
-SCHEMA = 1
+SCHEMA = 2
 """The journal's schema version; ``session_start`` carries it. See docs/events.md."""
 MAX_STRATEGY_ERRORS = 10
 

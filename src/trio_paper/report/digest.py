@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from decimal import Decimal, InvalidOperation, localcontext
 from itertools import chain
@@ -21,7 +21,8 @@ import attrs
 
 from ..codec import MalformedMessage
 from ..engine.records import BAR, RecordType
-from ..store.journal import read_journal
+from ..store.bars_beside import BarRun, expand
+from ..store.journal import read_journal_runs
 from ..times import DAY_MS
 from .metrics import CONTEXT, Metrics, Record
 from .ohlc import MAX_CANDLES, Candles, LastBars
@@ -103,6 +104,32 @@ class Bounded(Generic[T]):
         return self.count - len(self.head) - len(self.tail)
 
 
+class Tail:
+    """The journal's last ``TAIL`` records; a ``BarRun``'s are built only if they are among
+    them (a year of bars is some 30,000 runs)."""
+
+    def __init__(self) -> None:
+        self.items: deque[Record | BarRun] = deque()
+        self.count = 0  # the records ``items`` hold
+
+    def append(self, item: Record | BarRun) -> None:
+        self.items.append(item)
+        self.count += len(item) if isinstance(item, BarRun) else 1
+        first = self.items[0]
+        while self.count - (size := len(first) if isinstance(first, BarRun) else 1) >= TAIL:
+            self.items.popleft()
+            self.count -= size
+            first = self.items[0]
+
+    def extend(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.append(record)
+
+    def __iter__(self) -> Iterator[Record]:
+        records = list(expand(self.items))
+        return iter(records[-TAIL:])
+
+
 class Digest:
     """Everything the report needs from a journal, gathered in one pass with ``add``."""
 
@@ -118,17 +145,17 @@ class Digest:
         self.incidents = Bounded[Incident](INCIDENTS, 0)
         self.spans = Bounded[Span](SPANS, 0)
         self.open_spans: dict[str, tuple[int, str]] = {}
-        self.tail: deque[Record] = deque(maxlen=TAIL)
+        self.tail = Tail()
         self.position = ZERO
         self.trade_side = ""
         self.trade_size = ZERO
         self.last_close: str | None = None
 
-    def read(self, path: Path, records: Iterable[Record] | None = None) -> Digest:
+    def read(self, path: Path, records: Iterable[Record | BarRun] | None = None) -> Digest:
         """Digest the journal at ``path`` (its ``records``, when the caller reads them another
         way); an unreadable line ends it, noted as an error."""
         try:
-            self.add_all(read_journal(path) if records is None else records)
+            self.add_all(read_journal_runs(path) if records is None else records)
         except FileNotFoundError:
             self.metrics.journal_error = f"{path.name}: missing"
         except MalformedMessage as exc:
@@ -146,12 +173,19 @@ class Digest:
         ]
         return [*self.spans.head, *still_open]
 
-    def add_all(self, records: Iterable[Record]) -> None:
-        """``add`` each record; a run of ``bar`` records is digested ``BATCH`` at a time."""
+    def add_all(self, records: Iterable[Record | BarRun]) -> None:
+        """``add`` each record; a run of ``bar`` records is digested ``BATCH`` at a time, and
+        a ``BarRun`` (bars the journal left out) whole."""
         bars: list[Record] = []
         with localcontext(CONTEXT):  # once for the journal: per record it costs a tenth
             try:
                 for record in records:
+                    if isinstance(record, BarRun):
+                        if bars:
+                            self._bars(bars)
+                            bars = []
+                        self._bar_run(record)
+                        continue
                     if record.get("type") == BAR:
                         bars.append(record)
                         if len(bars) == BATCH:
@@ -180,40 +214,72 @@ class Digest:
         """``_add`` each of a run of ``bar`` records: at once when all are well formed and in
         time order (columns, ``Metrics.add_bars`` and the series' ``extend``), else one by one.
         Either way the digest ends the same (tests/report/test_report_batch.py)."""
-        metrics = self.metrics
-        started = metrics.start["ts"] if metrics.start is not None else None
+        started = self.metrics.start["ts"] if self.metrics.start is not None else None
         columns = _bar_columns(batch)
         if columns is None or not (started is None or type(started) is int):
             for record in batch:
                 self._add(record)
             return
+        self.tail.extend(batch[-TAIL:])
+        self._column_bars(columns, lambda first: batch[first:])
+
+    def _bar_run(self, run: BarRun) -> None:
+        """``_bars`` for bars the journal left out: their columns straight from the candles."""
+        try:
+            equity, position = Decimal(run.equity), Decimal(run.position)
+        except (TypeError, ValueError, ArithmeticError):
+            equity = position = Decimal("NaN")
+        started = self.metrics.start["ts"] if self.metrics.start is not None else None
+        if not (equity.is_finite() and position.is_finite()) or not (
+            started is None or type(started) is int
+        ):
+            for record in run.records():
+                self._add(record)
+            return
+        n, open_times, (o, h, lo, c, _) = len(run), run.open_times, run.prices
+        columns = (
+            [t + run.offset for t in open_times], open_times, o, h, lo, c, [equity] * n,
+            [position] * n,
+        )  # fmt: skip
+        self.tail.append(run)
+        self._column_bars(columns, run.records)
+
+    def _column_bars(
+        self, columns: Sequence[Sequence[Any]], records_from: Callable[[int], list[Record]]
+    ) -> None:
+        """Digest a run of well-formed bars given as columns (ts, open time, open, high, low,
+        close, equity, position); ``records_from(i)`` is its records from the ``i``-th on (for
+        the chart's slow path)."""
+        metrics = self.metrics
+        started = metrics.start["ts"] if metrics.start is not None else None
         ts, open_times, *prices, equities, positions = columns
-        metrics.records += len(batch)
+        metrics.records += len(ts)
         metrics.first_ts = ts[0] if metrics.first_ts is None else metrics.first_ts
         metrics.last_ts = ts[-1]
-        self.tail.extend(batch[-TAIL:])
         interval = metrics.interval_ms
         # The warm-up bars, closed before the session started: records, not session bars.
         first = 0 if started is None else bisect_right(open_times, started - interval)
-        if first == len(batch):
+        if first == len(ts):
             return
         close_times = [t + interval for t in open_times[first:]]
         session = [column[first:] for column in (*prices, equities)]
         metrics.add_bars(close_times, session[4], sum(map(bool, positions[first:])))
-        self._chart_bars(batch[first:], close_times, session)
+        self._chart_bars(lambda: records_from(first), close_times, session)
 
-    def _chart_bars(self, batch: list[Record], close_times: list[int], columns: list[Any]) -> None:
-        """``_chart`` each of a run of session bars: at once unless a price is not a number or
-        the time axis cuts between them."""
+    def _chart_bars(
+        self, batch: Callable[[], list[Record]], close_times: list[int], columns: list[Any]
+    ) -> None:
+        """``_chart`` each of a run of session bars (``batch()`` their records): at once unless
+        a price is not a number or the time axis cuts between them."""
         axis, price, equity, _ = self._ensure_series()
         floats = _floats(columns)
         if floats is None or not axis.continues(close_times):
-            for record in batch:
+            for record in batch():
                 with suppress(KeyError, TypeError, ValueError, InvalidOperation):
                     self._chart(record)
             return
         o, h, lo, c, e = floats
-        self.last_close = str(columns[3][-1])
+        self.last_close = str(Decimal(columns[3][-1]))  # as the journal writes it
         xs = axis.extend(close_times)
         price.extend(xs, c)
         equity.extend(xs, e)
