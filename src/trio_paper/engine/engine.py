@@ -94,6 +94,9 @@ class Engine:
         """Entries asked for on history bars since the last look: refused, reported in bulk."""
         self.out: list[Record] = []
         self.notices: list[str] = []
+        self._flat: tuple[Decimal | None, Decimal] = (None, ZERO)
+        """The cash a quiet bar last saw and its equity: the same object while the cash is,
+        which is how the journal knows a bar it may leave out at a glance (bars_beside)."""
 
     # --- records -------------------------------------------------------------------------------
 
@@ -241,7 +244,10 @@ class Engine:
             # day's roll and the limits' checks would do nothing, and the equity is the cash.
             self.t = state.t = t
             broker.on_bar(t, bar)
-            equity = state.broker.account.cash + ZERO  # ``broker.equity()`` when flat
+            cash, equity = state.broker.account.cash, self._flat[1]
+            if cash is not self._flat[0]:
+                equity = cash + ZERO  # ``broker.equity()`` when flat
+                self._flat = (cash, equity)
         else:
             self._advance(t)
             for s in settlements:
