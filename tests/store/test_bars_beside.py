@@ -188,3 +188,19 @@ def test_a_gzipped_candle_file_is_kept_gzipped(shared_data: Path, tmp_path: Path
     assert find_copy(run.path).read_bytes() == candles.read_bytes()  # type: ignore[union-attr]
     full = full_journal(candles, ("ema_cross", {}), tmp_path / "full.jsonl")
     assert list(read_journal(run.events)) == list(read_journal(full))
+
+
+def test_a_resumed_replay_of_a_changed_candle_file_is_refused(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    candles = cut_candles(shared_data, tmp_path / "candles.csv", 600)
+    home = tmp_path / "home"
+    run = replay(candles, Config(), load("ema_cross", {}), home, run_id="r").run
+    journal = run.events.read_bytes()
+    (run.path / "manifest.json").write_bytes(  # as if killed before it ended
+        run.manifest.read_bytes().replace(b'"ended":', b'"ended_":', 1)
+    )
+    cut_candles(shared_data, candles, 600, skip=1)
+    with pytest.raises(MalformedMessage, match="changed since the run began"):
+        replay(candles, Config(), load("ema_cross", {}), home, run_id="r")
+    assert run.events.read_bytes() == journal

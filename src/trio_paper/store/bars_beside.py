@@ -15,6 +15,7 @@ of ``read_journal`` sees schema 1's records; the report takes a gap whole, as a 
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 from bisect import bisect_right
@@ -41,10 +42,16 @@ def copy_name(source: Path) -> str:
 
 
 def keep_copy(source: Path, run_dir: Path) -> Path:
-    """Copy ``source`` into ``run_dir``, durably, unless it is there already (a resumed run).
-    The journal may leave bars out only once this returns."""
+    """Copy ``source`` into ``run_dir``, durably, unless it is there already (a resumed run:
+    then it must be the same bytes). The journal may leave bars out only once this returns."""
     copy = run_dir / copy_name(source)
     if copy.exists():
+        if not filecmp.cmp(source, copy, shallow=False):
+            raise MalformedMessage(
+                f"changed since the run began: it is not {copy} any more; replay it as a new "
+                "run (another --run-id)",
+                str(source),
+            )
         return copy
     temporary = copy.with_name(f".{copy.name}.tmp")  # one replay of a run at a time
     try:
