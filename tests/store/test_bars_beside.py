@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from collections import deque
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.app.sweepkit import cut_candles
 from trio_paper.app.replay import CANDLE_RUN, _candle_inputs, replay
@@ -25,8 +28,8 @@ from trio_paper.core import Core
 from trio_paper.engine.records import BAR, RecordType
 from trio_paper.engine.strategies import load
 from trio_paper.report import write_reports
-from trio_paper.report.digest import Digest
-from trio_paper.store.bars_beside import Chain, find_copy
+from trio_paper.report.digest import TAIL, Digest, Tail
+from trio_paper.store.bars_beside import BarRun, Chain, find_copy
 from trio_paper.store.journal import JournalWriter, read_journal
 from trio_paper.store.rundir import RunDir
 
@@ -204,3 +207,20 @@ def test_a_resumed_replay_of_a_changed_candle_file_is_refused(
     with pytest.raises(MalformedMessage, match="changed since the run began"):
         replay(candles, Config(), load("ema_cross", {}), home, run_id="r")
     assert run.events.read_bytes() == journal
+
+
+@given(st.lists(st.integers(0, 130), max_size=12))
+def test_the_reports_journal_tail_is_the_last_records_read_back(sizes: list[int]) -> None:
+    """0 is one record; n > 0 a run of n bars the journal left out."""
+    tail, every, seq = Tail(), deque[dict[str, Any]](maxlen=TAIL), 1
+    for n in sizes:
+        if n:
+            times = [60_000 * (seq + i) for i in range(n)]
+            item: Any = BarRun(seq, 60_000, times, [["1.50"] * n] * 5, "10", "0")
+            every.extend(item.records())
+        else:
+            item = {"seq": seq, "ts": 60_000 * seq, "type": "fill"}
+            every.append(item)
+        tail.append(item)
+        seq += max(n, 1)
+    assert list(tail) == list(every)

@@ -21,7 +21,7 @@ import attrs
 
 from ..codec import MalformedMessage
 from ..engine.records import BAR, RecordType
-from ..store.bars_beside import BarRun, expand
+from ..store.bars_beside import BarRun
 from ..store.journal import read_journal_runs
 from ..times import DAY_MS
 from .metrics import CONTEXT, Metrics, Record
@@ -126,8 +126,15 @@ class Tail:
             self.append(record)
 
     def __iter__(self) -> Iterator[Record]:
-        records = list(expand(self.items))
-        return iter(records[-TAIL:])
+        chunks: list[list[Record]] = []
+        need = TAIL
+        for item in reversed(self.items):  # from the end: a long run builds only its last
+            chunk = item.records(max(0, len(item) - need)) if isinstance(item, BarRun) else [item]
+            chunks.append(chunk)
+            need -= len(chunk)
+            if need <= 0:
+                break
+        return (r for chunk in reversed(chunks) for r in chunk)
 
 
 class Digest:
