@@ -106,7 +106,7 @@ class Bounded(Generic[T]):
 
 class Tail:
     """The journal's last ``TAIL`` records; a ``BarRun``'s are built only if they are among
-    them (a year of bars is some 30,000 runs)."""
+    them (a year of bars is tens of thousands of runs)."""
 
     def __init__(self) -> None:
         self.items: deque[Record | BarRun] = deque()
