@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from tests.app.sweepkit import cut_candles
 from trio_paper.app.replay import CANDLE_RUN, _candle_inputs, replay
+from trio_paper.cli import main
 from trio_paper.codec import MalformedMessage
 from trio_paper.config import Config
 from trio_paper.core import Core
@@ -224,3 +225,16 @@ def test_the_reports_journal_tail_is_the_last_records_read_back(sizes: list[int]
         tail.append(item)
         seq += max(n, 1)
     assert list(tail) == list(every)
+
+
+def test_the_replay_says_how_many_bars_it_kept_beside_the_journal(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    candles = cut_candles(shared_data, tmp_path / "candles.csv", 600)
+    assert main(["--home", str(tmp_path), "replay", "--file", str(candles), "--run-id", "r"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    events = tmp_path / "runs" / "r" / "events.jsonl"
+    records = len(list(read_journal(events)))
+    lines = len(events.read_bytes().splitlines())
+    assert f"→ {records:,} journal records in " in first
+    assert first.endswith(f"; {records - lines:,} of them bars kept beside the journal")

@@ -66,6 +66,8 @@ class ReplayResult:
     truncated: str | None
     resumed_at: int
     strategy_disabled: bool = False
+    left_out: int = 0
+    """Bar records the journal left out (bars beside it: docs/events.md)."""
 
 
 def is_recording(path: Path) -> bool:
@@ -188,8 +190,9 @@ def _replay(
             reader.close()
     disabled = restored.core.engine.state.strategy_disabled
     return ReplayResult(
-        run.dir, done.items, done.records, seconds, truncated, restored.after, disabled
-    )
+        run.dir, done.items, done.records, seconds, truncated, restored.after, disabled,
+        journal.left_out,
+    )  # fmt: skip
 
 
 def _recorded_venue(config: Config, path: Path) -> Config:
@@ -307,9 +310,12 @@ def replay_command(args: argparse.Namespace) -> int:
     if result.truncated:
         print(f"note: {result.truncated}", file=sys.stderr)
     rate = result.items / result.seconds if result.seconds else 0.0
+    beside = (
+        f"; {result.left_out:,} of them bars kept beside the journal" if result.left_out else ""
+    )
     print(
         f"replayed {result.items:,} inputs → {result.records:,} journal records in "
-        f"{result.seconds:.1f} s ({rate:,.0f}/s)",
+        f"{result.seconds:.1f} s ({rate:,.0f}/s){beside}",
         *Run.open(result.run.path).summary_lines(),
         sep="\n",
     )

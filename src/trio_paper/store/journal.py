@@ -24,12 +24,15 @@ class JournalWriter(AppendLog):
     def __init__(self, path: Path, create: bool = True, bars_beside: bool = False) -> None:
         super().__init__(path, create=create)
         self.chain = Chain() if bars_beside else None
+        self.left_out = 0
+        """Bar records left out by this writer (``bars_beside``)."""
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         numeric: list[NumericLine] = []  # bar lines not buffered yet, in order
         chain = self.chain
         for record in records:
             if chain is not None and chain.continues(record):
+                self.left_out += 1
                 continue
             line = bar_line(record) if record.get("type") is BAR else None
             if line is not None:
