@@ -149,7 +149,7 @@ class _ColumnsOf:
     def __call__(
         self, path: Path, handle: io.TextIOWrapper, at: _Cursor, _: Callable[[], float]
     ) -> Iterator[tuple[list[int], list[list[str]]]]:
-        layout, batches = _opened(path, handle, at, "", 1, None)
+        layout, batches = _opened(path, handle, at)
         number, previous = at.line() + 1, None
         for columns, rows, count in batches:
             if columns is not None and layout.ms_column is not None:
@@ -228,7 +228,8 @@ def _rows(
     converted and compared a column at a time, in C (``_plain_batch``). A batch that is not
     plainly sound goes row by row (``_row_bars``), which is the definition: it yields the same
     bars, and names the line of the first bad row."""
-    layout, batches = _opened(path, handle, at, symbol, interval_ms, prices)
+    layout, batches = _opened(path, handle, at)
+    layout = attrs.evolve(layout, symbol=symbol, interval_ms=interval_ms, prices=prices)
     previous: int | None = None
     number = at.line() + 1  # the line of the batch's first row
     for columns, rows, count in batches:
@@ -245,15 +246,9 @@ def _rows(
         number += count
 
 
-def _opened(
-    path: Path,
-    handle: io.TextIOWrapper,
-    at: _Cursor,
-    symbol: str,
-    interval_ms: int,
-    prices: tuple[Decimal, Decimal] | None,
-) -> tuple[_Layout, Iterator[_Batch]]:
-    """The file's layout from its header, and its batches of rows after it."""
+def _opened(path: Path, handle: io.TextIOWrapper, at: _Cursor) -> tuple[_Layout, Iterator[_Batch]]:
+    """The file's layout from its header (for bars of no symbol, interval or price range yet),
+    and its batches of rows after it."""
     at.rows = header = csv.reader(handle)
     try:
         names = [c.strip() for c in next(header)]
@@ -267,7 +262,7 @@ def _opened(
     if ms_column is None and text_column is None:
         raise CandleError("no time column (open_time_ms, open_time, timestamp)", f"{path}:1")
     layout = _Layout(
-        path, symbol, interval_ms, prices, len(names), ms_column, text_column,
+        path, "", 0, None, len(names), ms_column, text_column,
         tuple(names.index(c) for c in _PRICE_COLUMNS),
     )  # fmt: skip
     as_columns = ms_column is not None  # text times are read row by row (_row_bars)
