@@ -61,8 +61,9 @@ def test_a_journal_append_on_a_full_disk_fails_and_keeps_what_was_synced(tiny_di
     journal.sync()
     fill(tiny_disk, leave=100)
     journal.append(record(seq) for seq in range(11, 500))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="No space left") as failed:
         journal.sync()
+    assert failed.value.filename == str(path)  # the message names the file
     with pytest.raises(OSError, match="No space left"):
         journal.close()
     truncate_torn_tail(path)

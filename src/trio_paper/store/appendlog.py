@@ -12,8 +12,10 @@ buffer.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Self, cast
 
@@ -51,15 +53,27 @@ class AppendLog:
         self.pending += len(lines)
 
     def flush(self) -> None:
-        if self._buffer:
-            self._out.write(b"".join(self._buffer))
-            self._buffer.clear()  # kept when the write fails: ``close`` tries it, and says so
-        self._out.flush()
+        with self._naming():
+            if self._buffer:
+                self._out.write(b"".join(self._buffer))
+                self._buffer.clear()  # kept when the write fails: ``close`` tries it, and says so
+            self._out.flush()
         self.pending = 0
 
     def sync(self) -> None:
         self.flush()
-        os.fsync(self._raw.fileno())
+        with self._naming():
+            os.fsync(self._raw.fileno())
+
+    @contextlib.contextmanager
+    def _naming(self) -> Iterator[None]:
+        """An ``OSError`` of a write or fsync names the file (a full disk says which)."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = str(self.path)
+            raise
 
     def take(self) -> list[bytes]:
         """The lines buffered so far, handed over for ``sync_taken``; the buffer starts afresh."""
@@ -71,10 +85,11 @@ class AppendLog:
         """Write lines handed over by ``take``, in order, and fsync them. Safe in another thread
         while ``write_line`` goes on: it touches only the file, never the buffer. Lines whose
         write fails are gone from the buffer: ``close`` does not write them again."""
-        if taken:
-            self._out.write(b"".join(taken))
-        self._out.flush()
-        os.fsync(self._raw.fileno())
+        with self._naming():
+            if taken:
+                self._out.write(b"".join(taken))
+            self._out.flush()
+            os.fsync(self._raw.fileno())
 
     def close(self) -> None:
         if self._raw.closed:
