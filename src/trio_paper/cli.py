@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Feed a recorded session through the same decoder and engine, as fast as "
         "the machine allows, into a new run directory: a recording replays byte for byte. A "
         "CSV of OHLCV candles (open_time_ms or open_time, open, high, low, close, volume) is a "
-        "bars-only backtest.",
+        "bars-only backtest; its run keeps a copy of the file, and its journal leaves out the "
+        "bars that repeat the one before (read back from the copy: docs/events.md).",
         epilog="examples:\n  trio-paper replay --file runs/latest/recording.jsonl\n"
         "  trio-paper replay --strategy pullback \\\n"
         "      --file recordings/bitunix-btcusdt-2025-05-08-day.jsonl.gz\n"
