@@ -20,7 +20,7 @@ import filecmp
 import os
 import shutil
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -193,9 +193,9 @@ class _Rows:
     def __init__(self, journal: Path) -> None:
         self.copy = find_copy(journal.parent)
         self.where = str(journal)
-        self.batches: Iterator[tuple[list[int], list[list[str]]]] | None = None
+        self.batches: Iterator[tuple[list[int], list[Sequence[str]]]] | None = None
         self.times: list[int] = []
-        self.prices: list[list[str]] = [[] for _ in range(5)]
+        self.prices: list[Sequence[str]] = [[] for _ in range(5)]
         self.at = 0  # the next row of the batch in hand
 
     def run_after(self, bar: dict[str, Any], seq: int) -> BarRun:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any, NoReturn, cast
+from typing import IO, Any, NoReturn, TypeVar, cast
 
 import attrs
 
@@ -43,6 +43,7 @@ PROGRESS_ROWS = 4096
 BATCH_ROWS = 512
 BLOCK_CHARS = 1 << 16
 """Text read at a time by the block reader: about 900 rows of a one-minute file."""
+T = TypeVar("T")
 INTERVAL_SAMPLE = 10_000
 """Rows ``detect_interval`` looks at: enough for a clear majority, cheap on a year of bars."""
 
@@ -100,13 +101,13 @@ def _parse_time_text(text: str) -> int:
     return datetime_to_ms(parsed)
 
 
-def candle_columns(path: Path) -> Iterator[tuple[list[int], list[list[str]]]]:
+def candle_columns(path: Path) -> Iterator[tuple[list[int], list[Sequence[str]]]]:
     """The rows of a candle file this reader has read whole before (a run's copy), a batch at a
     time as columns: open times in ms, and the texts of open, high, low, close and volume.
 
     Only a batch that is not plain is read bar by bar, and checked; a file with text times
     is read bar by bar throughout."""
-    return _reading(path, _ColumnsOf())
+    return _reading(path, lambda handle, at, _: _columns(path, handle, at))
 
 
 def _bars(
@@ -118,70 +119,54 @@ def _bars(
 ) -> Iterator[Bar]:
     """Each data row as a ``Bar``, checked in order; a file that is not readable text (binary,
     not gzip, cut short) is a ``CandleError`` too."""
-    return _reading(path, _BarsOf(symbol, interval_ms, prices, progress))
+
+    def rows(handle: io.TextIOWrapper, at: _Cursor, fraction: Callable[[], float]) -> Iterator[Bar]:
+        read = None if progress is None else lambda: progress(fraction())
+        return _rows(path, handle, at, symbol, interval_ms, prices, read)
+
+    return _reading(path, rows)
 
 
-class _BarsOf:
-    """What ``_reading`` yields: each row as a ``Bar``."""
-
-    def __init__(
-        self,
-        symbol: str,
-        interval_ms: int,
-        prices: tuple[Decimal, Decimal] | None,
-        progress: Callable[[float], None] | None,
-    ) -> None:
-        self.symbol, self.interval_ms, self.prices, self.progress = (
-            symbol, interval_ms, prices, progress
-        )  # fmt: skip
-
-    def __call__(
-        self, path: Path, handle: io.TextIOWrapper, at: _Cursor, fraction_read: Callable[[], float]
-    ) -> Iterator[Bar]:
-        progress = self.progress
-        read = None if progress is None else lambda: progress(fraction_read())
-        return _rows(path, handle, at, self.symbol, self.interval_ms, self.prices, read)
-
-
-class _ColumnsOf:
-    """What ``_reading`` yields: batches of rows as columns (``candle_columns``)."""
-
-    def __call__(
-        self, path: Path, handle: io.TextIOWrapper, at: _Cursor, _: Callable[[], float]
-    ) -> Iterator[tuple[list[int], list[list[str]]]]:
-        layout, batches = _opened(path, handle, at)
-        number, previous = at.line() + 1, None
-        for columns, rows, count in batches:
-            if columns is not None and layout.ms_column is not None:
-                try:
-                    times = list(map(int, columns[layout.ms_column]))
-                except ValueError:
-                    times = []
-                texts = [list(columns[i]) for i in layout.price_columns]
-                if times and _digits_and_points("".join(itertools.chain(*texts))):
-                    previous = times[-1]
-                    number += count
-                    yield times, texts
-                    continue
-            bars = list(_row_bars(layout, rows(), number, previous))
-            if bars:
-                previous = bars[-1].open_time
-                yield (
-                    [b.open_time for b in bars],
-                    [[str(getattr(b, name)) for b in bars] for name in _PRICE_COLUMNS],
-                )
-            number += count
+def _columns(
+    path: Path, handle: io.TextIOWrapper, at: _Cursor
+) -> Iterator[tuple[list[int], list[Sequence[str]]]]:
+    """``candle_columns`` of an open file."""
+    layout, batches = _opened(path, handle, at)
+    number, previous = at.line() + 1, None
+    for columns, rows, count in batches:
+        if columns is not None and layout.ms_column is not None:
+            try:
+                times = list(map(int, columns[layout.ms_column]))
+            except ValueError:
+                times = []
+            texts = [columns[i] for i in layout.price_columns]
+            if times and _digits_and_points("".join(itertools.chain(*texts))):
+                previous = times[-1]
+                number += count
+                yield times, texts
+                continue
+        bars = list(_row_bars(layout, rows(), number, previous))
+        if bars:
+            previous = bars[-1].open_time
+            yield (
+                [b.open_time for b in bars],
+                [[str(getattr(b, name)) for b in bars] for name in _PRICE_COLUMNS],
+            )
+        number += count
 
 
-def _reading(path: Path, rows_of: Callable[..., Iterator[Any]]) -> Iterator[Any]:
-    """``rows_of(path, handle, cursor, fraction_read)`` over the open file; a file that is not
+def _reading(
+    path: Path,
+    rows_of: Callable[[io.TextIOWrapper, _Cursor, Callable[[], float]], Iterator[T]],
+) -> Iterator[T]:
+    """``rows_of(handle, cursor, fraction_read)`` over the open file; a file that is not
     readable text (binary, not gzip, cut short) is a ``CandleError``."""
     if path.is_dir():
         raise CandleError("is a directory, not a candle file", str(path))
     at = _Cursor()
     try:
         with open_candle_text(path) as (handle, fraction_read):
-            yield from rows_of(path, handle, at, fraction_read)
+            yield from rows_of(handle, at, fraction_read)
     except FileNotFoundError:
         raise CandleError("no such file", str(path)) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
