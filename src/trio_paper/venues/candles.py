@@ -367,7 +367,7 @@ def _plain_batch(
     n = len(times)
     return _bars_of_columns(
         itertools.repeat(layout.symbol, n), itertools.repeat(layout.interval_ms, n), times,
-        o, h, lo, c, v, list(map(operator.mul, c, v)), itertools.repeat("csv", n), n=n,
+        o, h, lo, c, v, map(operator.mul, c, v), itertools.repeat("csv", n), n=n,
     )  # fmt: skip
 
 
