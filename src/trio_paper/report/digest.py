@@ -228,7 +228,7 @@ class Digest:
                 self._add(record)
             return
         self.tail.extend(batch[-TAIL:])
-        self._column_bars(columns, lambda first: batch[first:])
+        self._column_bars(columns, started, lambda first: batch[first:])
 
     def _bar_run(self, run: BarRun) -> None:
         """``_bars`` for bars the journal left out: their columns straight from the candles."""
@@ -249,16 +249,18 @@ class Digest:
             [position] * n,
         )  # fmt: skip
         self.tail.append(run)
-        self._column_bars(columns, run.records)
+        self._column_bars(columns, started, run.records)
 
     def _column_bars(
-        self, columns: Sequence[Sequence[Any]], records_from: Callable[[int], list[Record]]
+        self,
+        columns: Sequence[Sequence[Any]],
+        started: int | None,
+        records_from: Callable[[int], list[Record]],
     ) -> None:
         """Digest a run of well-formed bars given as columns (ts, open time, open, high, low,
-        close, equity, position); ``records_from(i)`` is its records from the ``i``-th on (for
-        the chart's slow path)."""
+        close, equity, position), the session ``started`` then (None: no start yet);
+        ``records_from(i)`` is its records from the ``i``-th on (for the chart's slow path)."""
         metrics = self.metrics
-        started = metrics.start["ts"] if metrics.start is not None else None
         ts, open_times, *prices, equities, positions = columns
         metrics.records += len(ts)
         metrics.first_ts = ts[0] if metrics.first_ts is None else metrics.first_ts
