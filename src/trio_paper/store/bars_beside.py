@@ -90,13 +90,10 @@ class Chain:
 
     def continues(self, record: dict[str, Any]) -> bool:
         """Whether ``record`` may be left out; every record the writer takes passes here."""
-        if record["type"] is not BAR or record["source"] != CSV:
+        if not _is_csv_bar(record):
             self.seq = -1
             return False
         seq, ts, open_time = record["seq"], record["ts"], record["open_time"]
-        if type(ts) is not int or type(open_time) is not int:  # as bar_line would refuse it
-            self.seq = -1
-            return False
         equity, position = record["equity"], record["position"]
         follows = seq == self.seq + 1 and ts - open_time == self.offset
         if follows and equity is self.equity and position is self.position:
