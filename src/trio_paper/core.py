@@ -284,13 +284,16 @@ class Core:
         t = item.t
         # A replayed frame (``parsed`` None) is nearly always plainly sound: the venue's fast path
         # parses and checks it at once. Any other frame takes the full path.
-        sane = None if item.parsed is not None else self.venue.parse_sane(item.raw, t, self.bounds)
-        if sane is None:
+        one = None if item.parsed is not None else self.venue.parse_sane(item.raw, t, self.bounds)
+        if one is not None:
+            events = self.decoder.on_event(t, one)
+        else:
             sane = self._checked(item)
             if sane is None:
                 return
+            events = self.decoder.on_frame(t, sane)
         engine = self.engine
-        for event in self.decoder.on_frame(t, sane):
+        for event in events:
             engine.on_market(t, event)
 
     def _checked(self, item: Frame) -> Parsed | None:

@@ -82,3 +82,30 @@ def test_backfill_keeps_this_symbol_and_interval_and_counts() -> None:
     five = Bar("BTCUSDT", 5 * MIN, 0, D(1), D(1), D(1), D(1), D(1), D(1), "rest")
     assert decoder.on_backfill(10 * MIN, [mine, other, five]) == [mine]
     assert decoder.counts.backfilled_bars == 1
+
+
+def test_one_event_alone_is_the_frame_of_that_event(shared_data: Path) -> None:
+    """``on_event`` (a replayed push the venue found plainly sane) leaves the decoder as
+    ``on_frame`` of the one-event frame does, step by step: outputs, counts, skew, buckets."""
+    mark, trades = (bitunix.parse_frame(_raw(shared_data, n)).events for n in (7, 20))
+    events = [
+        Quote("BTCUSDT", 10_000, D("1"), D("1"), D("2"), D("1")),
+        Quote("ETHUSDT", 10_010, D("1"), D("1"), D("2"), D("1")),
+        BarUpdate("BTCUSDT", MIN, 0, D(1), D(2), D(1), D(2), D(1), D(1), 10_020),
+        BarUpdate("BTCUSDT", MIN, 0, D(1), D(2), D(1), D(2), D(1), D(1), 10_020),  # a duplicate
+        BarUpdate("BTCUSDT", 5 * MIN, 0, D(1), D(1), D(1), D(1), D(1), D(1), 10_030),
+        BarUpdate("ETHUSDT", MIN, 0, D(1), D(1), D(1), D(1), D(1), D(1), 10_040),
+        BarUpdate("BTCUSDT", MIN, 3 * MIN, D(3), D(3), D(3), D(3), D(2), D(6), 3 * MIN + 50),
+        *mark,
+        *trades,
+        *bitunix.parse_frame(_raw(shared_data, 1)).events,  # a control message
+        *bitunix.parse_frame(_raw(shared_data, 24)).events,  # a ticker, a quote, ETH's
+    ]
+    assert len({type(e) for e in events}) == 6  # quote, update, mark, trade, control, ticker
+    alone = MarketDecoder.create("BTCUSDT", MIN, 2_000)
+    framed = MarketDecoder.create("BTCUSDT", MIN, 2_000)
+    for t, event in enumerate(events, start=10_100):
+        assert alone.on_event(t, event) == framed.on_frame(t, Parsed((event,)))
+        assert alone == framed
+    assert framed.counts.frames == len(events)
+    assert framed.bars.counts.duplicates == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-from ..model import Bar, BarGap, BarUpdate
+from ..model import Bar, BarGap, BarUpdate, MarketEvent
 
 
 @attrs.define
@@ -37,14 +37,14 @@ class BarBuilder:
     unclosed: int | None = None
     """With no bar closed yet, the first bucket an abandoned push opened: a gap starts there."""
 
-    def on_update(self, update: BarUpdate) -> list[BarUpdate | Bar | BarGap]:
+    def on_update(self, update: BarUpdate) -> list[MarketEvent]:
         """One push → the bar it closes (if any), a gap (if any), and the update itself."""
         bucket = update.open_time
         if self.last_closed is not None and bucket <= self.last_closed:
             self.counts.late += 1
             return []
         current = self.current
-        out: list[BarUpdate | Bar | BarGap] = []
+        out: list[MarketEvent] = []
         if current is not None:
             if bucket < current.open_time or (
                 bucket == current.open_time and update.ts < current.ts

@@ -14,6 +14,7 @@ from ..model import (
     BarGap,
     BarUpdate,
     Connected,
+    ControlMessage,
     MarketEvent,
     MarkPrice,
     Parsed,
@@ -58,21 +59,31 @@ class MarketDecoder:
         return cls(symbol, BarBuilder(symbol, interval_ms, grace_ms))
 
     def on_frame(self, t: int, parsed: Parsed) -> list[MarketEvent]:
-        counts = self.counts
-        counts.frames += 1
         if parsed.unknown:
-            counts.unknown_keys += len(parsed.unknown)
+            self.counts.unknown_keys += len(parsed.unknown)
         events = parsed.events
-        if len(events) == 1:  # nearly every frame: the loop below for its one event, in short
-            one = events[0]
-            if (type(one) is Quote or type(one) is MarkPrice) and one.symbol == self.symbol:
-                self.skew_ms = one.ts - t
-                return [one]
-            if type(one) is BarUpdate and one.symbol == self.symbol:
-                self.skew_ms = one.ts - t
-                if one.interval_ms == self.bars.interval_ms:
-                    return list(self.bars.on_update(one))
-                return []
+        if len(events) == 1:  # nearly every frame
+            return self.on_event(t, events[0])
+        self.counts.frames += 1
+        return self._events(t, events)
+
+    def on_event(self, t: int, one: MarketEvent | ControlMessage) -> list[MarketEvent]:
+        """A frame of one event: ``on_frame`` of ``Parsed((one,))``, without building it (a
+        replayed push the venue found plainly sane comes as its event alone)."""
+        self.counts.frames += 1
+        if (type(one) is Quote or type(one) is MarkPrice) and one.symbol == self.symbol:
+            self.skew_ms = one.ts - t
+            return [one]
+        if type(one) is BarUpdate and one.symbol == self.symbol:
+            self.skew_ms = one.ts - t
+            if one.interval_ms == self.bars.interval_ms:
+                return self.bars.on_update(one)
+            return []
+        return self._events(t, (one,))
+
+    def _events(
+        self, t: int, events: tuple[MarketEvent | ControlMessage, ...]
+    ) -> list[MarketEvent]:
         out: list[MarketEvent] = []
         for event in events:
             if isinstance(event, _CONTROL):

@@ -20,7 +20,7 @@ import attrs
 
 from ..codec import MalformedMessage
 from ..errors import TrioPaperError
-from ..model import Bar, Parsed, Pong
+from ..model import Bar, MarketEvent, Parsed, Pong
 from .sanity import Bounds
 
 
@@ -117,10 +117,11 @@ class Venue(Protocol):
         """One recorded frame → its events; anything off-schema is a ``MalformedMessage``."""
         ...
 
-    def parse_sane(self, raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
+    def parse_sane(self, raw: str | bytes, received: int, bounds: Bounds) -> MarketEvent | None:
         """``parse_frame`` and ``bounds.check`` in one go, for a frame that is plainly both
-        well-formed and sane: its events, which it would give and pass. For anything else None
-        (then those two say what is wrong, or accept it): a fast path may decline, never differ.
+        well-formed and sane and carries one event: that event, which they would give and pass.
+        For anything else None (then those two say what is wrong, or accept it): a fast path
+        may decline, never differ.
         """
         ...
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...model import QUOTE_SOCKET, Bar, Parsed
+from ...model import QUOTE_SOCKET, Bar, MarketEvent, Parsed
 from ..sanity import Bounds
 from ..venue import Client as ClientProtocol
 from ..venue import KlineRequest, Socket
@@ -49,7 +49,7 @@ class BinanceUsdm:
     def parse_frame(self, raw: str | bytes) -> Parsed:
         return ws.parse_frame(raw)
 
-    def parse_sane(self, raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
+    def parse_sane(self, raw: str | bytes, received: int, bounds: Bounds) -> MarketEvent | None:
         return None  # no fast path: parse_frame and Bounds.check take every frame
 
     def kline_request(

@@ -303,13 +303,9 @@ def parse_frame(raw: str | bytes) -> Parsed:
     raise MalformedMessage(f"unknown channel {ch!r}", "$.ch")
 
 
-def parse_sane(raw: str | bytes, received: int, bounds: Bounds) -> Parsed | None:
+def parse_sane(raw: str | bytes, received: int, bounds: Bounds) -> MarketEvent | None:
     """A push read from its text and found sane, or None: see ``Venue.parse_sane``."""
-    if type(raw) is str:
-        event = fastpath.push(raw, bounds, received)
-        if event is not None:
-            return Parsed((event,))
-    return None
+    return fastpath.push(raw, bounds, received) if type(raw) is str else None
 
 
 def _interval_ms(ch: str) -> int:
