@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.engine.enginekit import MIN, T0, D, Scripted, config, engine, enter, of_type, quote
 from trio_paper.config import Config
@@ -375,3 +377,57 @@ def test_equity_at_the_days_start_is_taken_at_the_first_event_of_the_day() -> No
         "seq": e.state.seq, "ts": T0 + DAY_MS + 5 * MIN, "type": "risk", "event": "new_day",
         "equity": Decimal("9993.5"),
     }  # fmt: skip
+
+
+def test_the_drawdown_breaker_trips_at_exactly_its_percentage() -> None:
+    """Long 20 at 1000, fee 12, limit 1 %: mid 995.65 → equity 9901 (0.99 %), no halt; mid
+    995.6 → equity 9900, exactly 1.00 % → halt (the limit is ``≥``)."""
+    s = Scripted()
+    e = engine(cfg(risk_per_trade_pct=D("2"), breaker_drawdown_pct=D("1")), s)
+    enter(e, s, T0 + 1000, "999.9", "1000.0", Enter(Side.BUY, stop=D("990")))
+    enter(e, s, T0 + 2000, "995.6", "995.7")
+    assert of_type(e.out, "risk") == []
+    enter(e, s, T0 + 3000, "995.5", "995.7")
+    (halt,) = of_type(e.out, "risk")
+    assert halt["equity"] == D("9900")
+    assert halt["reason"] == "breaker: equity 1.00% below the day's start"
+
+
+amounts = st.decimals(min_value=-1, max_value=10**9, places=12, allow_nan=False)
+percents = st.decimals(min_value=D("0.000001"), max_value=100, places=6)
+
+
+@settings(max_examples=500, deadline=None)
+@given(amounts, amounts, percents, percents, st.integers(-3, 3), st.integers(0, 20))
+def test_an_equity_above_the_calm_level_trips_neither_limit(
+    start: Decimal, realized: Decimal, drawdown_pct: Decimal, loss_pct: Decimal,
+    sign: int, scale: int,
+) -> None:  # fmt: skip
+    """``Risk._calm_above``, which lets ``check_limits`` skip its divisions, is sound: for an
+    equity above it, ``check_limits``' own expressions say neither limit holds. The equities
+    tried sit on the breaker's exact level and a hair either side of it (down to 10⁻²⁰ of it)."""
+    config = cfg(breaker_drawdown_pct=drawdown_pct, daily_loss_limit_pct=loss_pct)
+    risk = engine(config).risk
+    risk.state.day_start_equity, risk.state.day_realized = start, -realized
+    calm = risk._calm_above()
+    daily = bool(start) and realized / start * 100 >= loss_pct
+    if start <= 0 or daily:
+        assert calm is None
+        return
+    assert calm is not None
+    level = start * (1 - drawdown_pct / 100)
+    for equity in (level, level + sign * start.scaleb(-scale), calm, calm.next_plus()):
+        if equity > calm:
+            assert (start - equity) / start * 100 < drawdown_pct
+
+
+def test_the_calm_level_is_remade_when_the_days_numbers_move() -> None:
+    risk = engine(cfg(breaker_drawdown_pct=D("1"))).risk
+    risk.state.day_start_equity = D("10000")
+    assert risk._calm_above() == D("9900.0000000000000001")
+    risk.state.day_realized = D("-200")  # over the default 3 % daily limit? no: 2 %
+    assert risk._calm_above() == D("9900.0000000000000001")
+    risk.state.day_realized = D("-300")  # 3 %: the daily limit holds, nothing is calm
+    assert risk._calm_above() is None
+    risk.state.day_start_equity = D("20000")
+    assert risk._calm_above() == D("19800.0000000000000002")

@@ -28,6 +28,7 @@ from .state import ZERO, Order
 from .steps import on_step
 
 HUNDRED = Decimal(100)
+CALM_MARGIN = Decimal("1e-20")
 
 
 @attrs.frozen
@@ -74,6 +75,8 @@ class Risk:
         self.state = state
         self.broker = broker
         self.emit = emit
+        self._calm: tuple[Decimal, Decimal, Decimal | None] = (ZERO, ZERO, None)
+        """``_calm_above``'s answer and the day's start and realized loss it was made for."""
 
     # --- the clock ---------------------------------------------------------------------------
 
@@ -214,8 +217,11 @@ class Risk:
         if not self.broker.position.qty and s.checked_realized == s.day_realized:
             return  # flat and nothing realized since the last look: nothing can have moved
         s.checked_realized = s.day_realized
-        reason = None
         equity = self.broker.equity()
+        calm = self._calm_above()
+        if calm is not None and equity > calm and s.losses_in_a_row < cfg.breaker_losses:
+            return  # most calls, while a position is open: nothing below can trip
+        reason = None
         drawdown = (
             (s.day_start_equity - equity) / s.day_start_equity * HUNDRED
             if s.day_start_equity
@@ -238,6 +244,25 @@ class Risk:
         self.emit(RecordType.RISK, event="halt", reason=reason, until=s.halted_until, equity=equity)
         self.broker.cancel_all("risk halt")
         self.broker.close_position(t, "risk_halt")
+
+    def _calm_above(self) -> Decimal | None:
+        """An equity above which neither the drawdown breaker nor the daily loss limit can trip
+        today; None if there is none (the day started at zero or below, or the day's realized
+        loss is at its limit already). Remade only when the day's start or realized loss moves.
+
+        The breaker's level, ``start × (1 − pct/100)``, raised by ``start × 10⁻²⁰``: far more
+        than the rounding of ``check_limits``' division (relative 10⁻²⁷), so an equity above it
+        never gives a drawdown that rounds up to the percentage.
+        """
+        s, cfg = self.state, self.settings
+        start, realized, calm = self._calm
+        if start is s.day_start_equity and realized is s.day_realized:
+            return calm
+        start, realized, calm = s.day_start_equity, s.day_realized, None
+        if start > 0 and -realized / start * HUNDRED < cfg.daily_loss_limit_pct:
+            calm = start - start * cfg.breaker_drawdown_pct / HUNDRED + start * CALM_MARGIN
+        self._calm = (start, realized, calm)
+        return calm
 
     def kill(self, t: int, source: str) -> None:
         self.state.killed = True
