@@ -29,12 +29,13 @@ SETTLEMENT_HORIZON_MS = 2 * DAY_MS
 class Bounds:
     """What a sane value is for one instrument: prices in ``[min_price, max_price]``, funding
     rates (fractions) within ``±max_funding_rate``, event times within ``max_skew_ms`` of the
-    time the frame was received."""
+    time the frame was received. A price at or above ``min_price`` is positive: the venues'
+    fast paths rely on it."""
 
-    min_price: Decimal
+    min_price: Decimal = attrs.field(validator=attrs.validators.gt(ZERO))
     max_price: Decimal
     max_funding_rate: Decimal
-    max_skew_ms: int
+    max_skew_ms: int = attrs.field(validator=attrs.validators.ge(0))
 
     def check(self, parsed: Parsed, received: int, symbol: str) -> None:
         """Raise ``MalformedMessage`` naming the first absurd value among ``symbol``'s events

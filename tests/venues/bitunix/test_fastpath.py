@@ -372,3 +372,13 @@ def test_parse_sane_at_the_edges_of_the_bounds(
 @given(st.one_of(mutated().map(_compact), edited_texts()), bounds, offsets)
 def test_parse_sane_on_mutated_pushes(raw: str, limits: Bounds, offset: int) -> None:
     _agree_sane(raw, 1746662465653 + offset, limits)
+
+
+@pytest.mark.parametrize(
+    ("floor", "skew"), [(Decimal(0), 300_000), (Decimal("-0.1"), 300_000), (Decimal("0.1"), -1)]
+)
+def test_bounds_have_a_positive_floor_and_no_negative_skew(floor: Decimal, skew: int) -> None:
+    """The text path leaves out the checks a positive floor makes (a price at or above it is
+    above zero): bounds without one cannot be made."""
+    with pytest.raises(ValueError, match="must be"):
+        Bounds(floor, Decimal("10000000"), Decimal("0.05"), skew)

@@ -171,12 +171,13 @@ def _quote_text(raw: str, bounds: Bounds | None, received: int) -> Quote | None:
         return None
     symbol, ts_text, bid_text, bid_qty, ask_text, ask_qty = match.groups()
     bid, ask, ts = Decimal(bid_text), Decimal(ask_text), int(ts_text)
-    if not 0 < bid < ask:
-        return None
-    if bounds is not None:
+    if bounds is None:
+        if not 0 < bid < ask:
+            return None
+    else:  # the floor is positive
         skew = bounds.max_skew_ms
         if not (
-            bounds.min_price <= bid and ask <= bounds.max_price and -skew <= ts - received <= skew
+            bounds.min_price <= bid < ask <= bounds.max_price and -skew <= ts - received <= skew
         ):
             return None
     return Quote(symbol, ts, bid, Decimal(bid_qty), ask, Decimal(ask_qty))
@@ -191,17 +192,18 @@ def _kline_text(raw: str, bounds: Bounds | None, received: int) -> BarUpdate | N
     if interval_ms is None:
         return None
     o, h, low, c = Decimal(o), Decimal(h), Decimal(low), Decimal(c)
-    if not (o > 0 and h > 0 and low > 0 and c > 0):
-        return None
     ts = int(ts_text)
-    open_time = ts // interval_ms * interval_ms
-    if bounds is not None:
+    if bounds is None:
+        if not (o > 0 and h > 0 and low > 0 and c > 0):
+            return None
+    else:  # the floor is positive; the open time, from ``ts`` here, is within its interval
         skew = bounds.max_skew_ms
         if not (
             bounds.min_price <= low <= h <= bounds.max_price and low <= o <= h and low <= c <= h
-            and -skew <= ts - received <= skew and abs(open_time - ts) <= interval_ms + skew
+            and -skew <= ts - received <= skew
         ):  # fmt: skip
             return None
+    open_time = ts // interval_ms * interval_ms
     return BarUpdate(
         symbol, interval_ms, open_time, o, h, low, c, Decimal(volume), Decimal(quote_volume), ts
     )
@@ -213,8 +215,8 @@ def _mark_price_text(raw: str, bounds: Bounds | None, received: int) -> MarkPric
         return None
     symbol, ts_text, index, mark, rate_text, ft, nft = match.groups()
     index, mark = Decimal(index), Decimal(mark)
-    if not (index > 0 and mark > 0):
-        return None
+    if bounds is None and not (index > 0 and mark > 0):
+        return None  # else the bounds' positive floor, below
     funding_time, next_funding_time = _settlement_ms(ft), _settlement_ms(nft)
     if funding_time is None or next_funding_time is None:
         return None
