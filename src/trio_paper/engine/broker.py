@@ -306,11 +306,15 @@ class Broker:
         return not s.orders and not s.position.qty and s.market.stale_since is None
 
     def _observe(self, t: int, price: _Price) -> None:
-        self._expire(t)  # an expired order must not fill, tick or no tick (a bars-only replay)
-        if self.state.position.qty and not (price.wick and self._liquidated_on_range(t, price)):
+        s = self.state
+        if s.orders:
+            self._expire(t)  # an expired order must not fill, tick or no tick (bars only)
+        if s.position.qty and not (price.wick and self._liquidated_on_range(t, price)):
             self._protect(t, price)
         self._check_liquidation(t, None)
-        for order in list(self.state.orders):
+        if not s.orders and s.market.stale_since is None:
+            return  # most prices, a position open: no order to work, no stale span to end
+        for order in list(s.orders):
             if order.kind == "limit" and order.created <= price.since:
                 self._work_limit(t, order, price)
         self._work_market_orders(t)
