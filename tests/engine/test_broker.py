@@ -176,7 +176,6 @@ def test_the_stale_span_closes_even_when_its_order_is_gone() -> None:
     assert rec.of("feed")[2] == {"event": "quote_stale", "order": "m2", "quote_age_ms": 97_000}
 
 
-
 def test_the_stale_span_closes_on_a_fresh_price_after_its_order_was_cancelled() -> None:
     """Flat, no order left, the span still open: the first fresh quote ends it."""
     b, rec = broker(config())
@@ -184,7 +183,8 @@ def test_the_stale_span_closes_on_a_fresh_price_after_its_order_was_cancelled() 
     b.on_feed_down(T0 + 1000)
     b.submit(T0 + 2000, market(Side.BUY, "1", T0 + 2000))
     b.cancel_all("strategy")
-    assert not b.state.orders and not b.state.position.qty
+    assert not b.state.orders
+    assert not b.state.position.qty
     b.on_quote(T0 + 3000, quote("999.9", "1000.0"))
     assert rec.of("feed") == [
         {"event": "quote_stale", "order": "m1", "quote_age_ms": 2000},
