@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from trio_paper.codec import MalformedMessage, loads, loads_object, structure
 from trio_paper.inputs import Frame
+from trio_paper.model import Quote
 from trio_paper.store.recording import RecordingReader
 from trio_paper.venues.bitunix import fastpath
 from trio_paper.venues.bitunix import ws as bitunix
@@ -382,3 +383,19 @@ def test_bounds_have_a_positive_floor_and_no_negative_skew(floor: Decimal, skew:
     above zero): bounds without one cannot be made."""
     with pytest.raises(ValueError, match="must be"):
         Bounds(floor, Decimal("10000000"), Decimal("0.05"), skew)
+
+
+def test_prices_read_are_kept_within_bounds_and_equal_to_their_text() -> None:
+    """The text path keeps the prices it reads (a push repeats most of the last ones): what it
+    gives back is ``Decimal(text)``, exponent and all, and the store never outgrows its size."""
+    fastpath._PRICES.clear()
+    texts = [f"{97000 + i / 10:.1f}" for i in range(fastpath._PRICES_KEPT + 5)] + ["5", "5.00"]
+    for text in texts:
+        assert fastpath._price(text) == Decimal(text)
+        assert len(fastpath._PRICES) <= fastpath._PRICES_KEPT
+    assert 0 < len(fastpath._PRICES) < 10  # emptied once, refilled since
+    raw = _compact({**DEPTH, "data": {"b": [["5.00", "1"]], "a": [["5", "2"]]}})
+    assert fastpath.push(raw) is None  # 5.00 is not below 5, whatever was kept
+    quote = fastpath.push(_compact({**DEPTH, "data": {"b": [["4.90", "1"]], "a": [["5.00", "2"]]}}))
+    assert isinstance(quote, Quote)
+    assert (str(quote.bid), str(quote.ask)) == ("4.90", "5.00")
