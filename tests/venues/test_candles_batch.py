@@ -18,8 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from unittest import mock
 
-import attrs
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -122,17 +120,3 @@ def test_a_time_that_repeats_across_batches_is_refused(tmp_path: Path) -> None:
     assert len(bars) == BATCH_ROWS
     repeated = (BATCH_ROWS - 1) * 60_000
     assert error == f"{path}:{BATCH_ROWS + 2}: time goes backwards or repeats at {repeated}"
-
-
-def test_bars_built_a_slot_at_a_time_are_the_bars_bar_builds() -> None:
-    o, h, lo, c, v = (Decimal(x) for x in ("100.5", "101", "99.5", "100", "2.5"))
-    columns = [("BTCUSDT", "BTCUSDT"), (60_000, 60_000), (0, 60_000), (o, c), (h, h), (lo, lo)]
-    columns += [(c, o), (v, v), (c * v, o * v), ("csv", "csv")]
-    built = candles._bars_of_columns(*columns, n=2)
-    made = list(map(Bar, *columns))
-    assert built == made
-    assert [repr(b) for b in built] == [repr(b) for b in made]
-    assert list(map(hash, built)) == list(map(hash, made))
-    assert [b.close_time for b in built] == [60_000, 120_000]
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        built[0].close = Decimal(1)  # type: ignore[misc]

@@ -20,8 +20,8 @@ import itertools
 import operator
 import os
 import zlib
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import IO, Any, NoReturn, TypeVar, cast
 
 import attrs
 
+from ..batch import builder
 from ..codec import MalformedMessage, strict_decimal
 from ..model import Bar
 from ..times import datetime_to_ms
@@ -371,30 +372,8 @@ def _plain_batch(
     )  # fmt: skip
 
 
-_BAR_SLOTS = tuple(Bar.__dict__[field.name].__set__ for field in attrs.fields(Bar))
-_BAR_BY_SLOTS = (
-    "__slots__" in Bar.__dict__
-    and "__attrs_post_init__" not in Bar.__dict__
-    and all(f.init and f.validator is None and f.converter is None for f in attrs.fields(Bar))
-)
-"""Whether a ``Bar`` is its slots and nothing more: no validator, converter or post-init."""
-
-
-def _bars_of_columns(*columns: Iterable[Any], n: int) -> list[Bar]:
-    """``n`` bars of the columns of ``Bar``'s fields, in order: ``map(Bar, *columns)``, built
-    a slot at a time for the whole batch.
-
-    A frozen ``attrs`` class sets each of a bar's ten slots by a call to ``object.__setattr__``
-    from its ``__init__``; here each slot's descriptor is mapped over the batch in C. The bars
-    are the ones ``Bar(...)`` makes (a year of candles is half a million of them;
-    tests/venues/test_candles_batch.py compares them). A ``Bar`` that grows a validator or a
-    converter is built by its ``__init__`` again."""
-    if not _BAR_BY_SLOTS:
-        return list(map(Bar, *columns))
-    bars = list(map(object.__new__, itertools.repeat(Bar, n)))
-    for set_slot, column in zip(_BAR_SLOTS, columns, strict=True):
-        deque(map(set_slot, bars, column), maxlen=0)
-    return bars
+_bars_of_columns = builder(Bar)
+"""``_bars_of_columns(*columns, n=n)``: a batch's bars, a slot at a time (``batch``)."""
 
 
 def _digits_and_points(text: str) -> bool:
