@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import attrs
 import orjson
 
 from .. import __version__
+from ..batch import builder
 from ..codec import MalformedMessage, converter, dumps, structure
 from ..inputs import Frame, Item, decode, encode
 from .appendlog import AppendLog
@@ -101,41 +103,64 @@ class RecordingReader:
         previous_seq = 0
         prefix = f"{self.path}:"  # formatting the path once, not once a line
         loads = orjson.loads
-        for line, ended in self._lines():
-            number += 1
-            try:
-                data = loads(line)
-            except orjson.JSONDecodeError:
+        # A block's frames, nearly every line, wait here as columns and are built together.
+        seqs: list[int] = []
+        times: list[int] = []
+        raws: list[str] = []
+        for lines, ended in self._blocks():
+            for line in lines:
+                number += 1
+                try:
+                    data = loads(line)
+                except orjson.JSONDecodeError:
+                    yield from self._frames(seqs, times, raws)
+                    where = f"{prefix}{number}"
+                    if not ended:  # only the last line can lack its newline
+                        self.truncated = (
+                            f"{where}: last line cut short ({len(line)} bytes), ignored"
+                        )
+                        return
+                    raise MalformedMessage("not JSON", where) from None
+                # A frame: what ``decode`` makes of it, without its calls.
+                if type(data) is dict and len(data) == 3:
+                    seq, t, raw = data.get("seq"), data.get("t"), data.get("frame")
+                    if (
+                        type(raw) is str and type(seq) is int and type(t) is int
+                        and seq == previous_seq + 1
+                    ):  # fmt: skip
+                        previous_seq = seq
+                        seqs.append(seq)
+                        times.append(t)
+                        raws.append(raw)
+                        continue
+                yield from self._frames(seqs, times, raws)
                 where = f"{prefix}{number}"
-                if not ended:  # only the last line can lack its newline
-                    self.truncated = f"{where}: last line cut short ({len(line)} bytes), ignored"
-                    return
-                raise MalformedMessage("not JSON", where) from None
-            # A frame, nearly every line: what ``decode`` makes of it, without its calls.
-            if type(data) is dict and len(data) == 3:
-                seq, t, raw = data.get("seq"), data.get("t"), data.get("frame")
-                if (
-                    type(raw) is str and type(seq) is int and type(t) is int
-                    and seq == previous_seq + 1
-                ):  # fmt: skip
-                    previous_seq = seq
-                    self.items += 1
-                    yield Frame(seq, t, raw)
-                    continue
-            where = f"{prefix}{number}"
-            if type(data) is not dict:
-                raise MalformedMessage("expected an object", where)
-            item = decode(data, where)
-            if item.seq != previous_seq + 1:
-                raise MalformedMessage(f"seq {item.seq} follows {previous_seq}", where)
-            previous_seq = item.seq
-            self.items += 1
-            yield item
+                if type(data) is not dict:
+                    raise MalformedMessage("expected an object", where)
+                item = decode(data, where)
+                if item.seq != previous_seq + 1:
+                    raise MalformedMessage(f"seq {item.seq} follows {previous_seq}", where)
+                previous_seq = item.seq
+                self.items += 1
+                yield item
+            yield from self._frames(seqs, times, raws)
 
-    def _lines(self) -> Iterator[tuple[bytes, bool]]:
-        """The lines after the header, each without its newline and whether it had one (only
-        the last can lack it). A compressed stream that ends early ends the lines where its
-        data does, with ``truncated`` set.
+    def _frames(self, seqs: list[int], times: list[int], raws: list[str]) -> list[Frame]:
+        """The frames waiting as columns, built (the columns are emptied)."""
+        n = len(seqs)
+        if not n:
+            return []
+        frames = _frames_of_columns(seqs, times, raws, itertools.repeat(None, n), n=n)
+        self.items += n
+        seqs.clear()
+        times.clear()
+        raws.clear()
+        return frames
+
+    def _blocks(self) -> Iterator[tuple[list[bytes], bool]]:
+        """The lines after the header, a block at a time, without their newlines, and whether
+        they had one (only the last line can lack it: it comes alone). A compressed stream
+        that ends early ends the lines where its data does, with ``truncated`` set.
 
         Read in blocks of the buffer's own size and split here: a ``readline`` a line costs as
         much as parsing it. ``read1`` makes one read of the decompressor a block, as
@@ -156,10 +181,13 @@ class RecordingReader:
             if rest:
                 lines[0] = rest + lines[0]
             rest = lines.pop()
-            for line in lines:
-                yield line, True
+            yield lines, True
         if rest:
-            yield rest, False
+            yield [rest], False
+
+
+_frames_of_columns = builder(Frame)
+"""``_frames_of_columns(seqs, times, raws, parsed, n=n)``: a block's frames (``batch``)."""
 
 
 def read_header(path: Path) -> Header:
