@@ -150,6 +150,7 @@ class Core:
     ) -> None:
         self.config = config
         self.venue = venues.get(config.venue.name)
+        self._parse_sane = self.venue.parse_sane
         self.settings = engine_settings(config)
         self.bounds = sanity_bounds(config)
         self.interval_ms = self.venue.intervals[config.venue.interval]
@@ -189,12 +190,26 @@ class Core:
         so neither this session nor a restart that replays the same input dies of it.
         """
         try:
-            if isinstance(item, Frame):  # nearly every input: no call in between
-                self._frame(item)
-                out = self.engine.out
+            if isinstance(item, Frame):  # nearly every input: handled here, no call in between
+                self.state.last_seq = item.seq
+                t = item.t
+                # A replayed frame (``parsed`` None) is nearly always plainly sound: the venue's
+                # fast path parses and checks it at once. Any other frame takes the full path.
+                one = (
+                    None if item.parsed is not None else self._parse_sane(item.raw, t, self.bounds)
+                )
+                if one is not None:
+                    events = self.decoder.on_event(t, one)
+                else:
+                    sane = self._checked(item)
+                    events = [] if sane is None else self.decoder.on_frame(t, sane)
+                engine = self.engine
+                for event in events:
+                    engine.on_market(t, event)
+                out = engine.out
                 if not out:
                     return NOTHING
-                self.engine.out = []
+                engine.out = []
                 return Outcome.of(out)
             return self._on_item(item)
         except Exception as exc:
@@ -278,23 +293,6 @@ class Core:
         if out:
             self.engine.out = []
         return out
-
-    def _frame(self, item: Frame) -> None:
-        self.state.last_seq = item.seq
-        t = item.t
-        # A replayed frame (``parsed`` None) is nearly always plainly sound: the venue's fast path
-        # parses and checks it at once. Any other frame takes the full path.
-        one = None if item.parsed is not None else self.venue.parse_sane(item.raw, t, self.bounds)
-        if one is not None:
-            events = self.decoder.on_event(t, one)
-        else:
-            sane = self._checked(item)
-            if sane is None:
-                return
-            events = self.decoder.on_frame(t, sane)
-        engine = self.engine
-        for event in events:
-            engine.on_market(t, event)
 
     def _checked(self, item: Frame) -> Parsed | None:
         """The frame's events if it is well-formed and sane; else None, counted and noted."""

@@ -165,15 +165,18 @@ def _price(text: str) -> Decimal:
 
 
 def push(
-    raw: str, bounds: Bounds | None = None, received: int = 0
+    raw: str | bytes, received: int = 0, bounds: Bounds | None = None
 ) -> BarUpdate | Quote | MarkPrice | None:
-    """The event of a kline, ``depth_book1`` or ``price`` push read from its text, or None.
+    """The event of a kline, ``depth_book1`` or ``price`` push read from its text, or None
+    (always for bytes: a binary frame is none of these).
 
     Equal to what the functions above make of ``orjson.loads(raw)`` whenever it is not None.
     With ``bounds``, also None unless ``bounds.sane(event, received)``: the numbers are checked
     where they are read, and only those a text can leave in doubt (a size read here is never
-    negative, a bid is already below its ask).
+    negative, a bid is already below its ask). So it is Bitunix's ``Venue.parse_sane``.
     """
+    if type(raw) is not str:
+        return None
     if raw.startswith('{"ch":"depth_book1"'):
         return _quote_text(raw, bounds, received)
     if raw.startswith('{"ch":"market_kline_'):

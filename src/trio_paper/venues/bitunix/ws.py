@@ -37,7 +37,6 @@ from ...model import (
     Trade,
 )
 from ...times import INTERVAL_MS, datetime_to_ms
-from ..sanity import Bounds
 from ..venue import Received, market_or_pong
 from . import fastpath
 
@@ -262,10 +261,9 @@ _NOTHING = Parsed(())
 
 def parse_frame(raw: str | bytes) -> Parsed:
     """One inbound text frame → what it means. Anything off-schema is a ``MalformedMessage``."""
-    if type(raw) is str:  # nearly every frame: a push read from its text, no JSON parse
-        event = fastpath.push(raw)
-        if event is not None:
-            return Parsed((event,))
+    event = fastpath.push(raw)  # nearly every frame: a push read from its text, no JSON parse
+    if event is not None:
+        return Parsed((event,))
     frame = loads_object(raw)
     if "op" in frame:
         return _parse_control(frame)
@@ -303,9 +301,8 @@ def parse_frame(raw: str | bytes) -> Parsed:
     raise MalformedMessage(f"unknown channel {ch!r}", "$.ch")
 
 
-def parse_sane(raw: str | bytes, received: int, bounds: Bounds) -> MarketEvent | None:
-    """A push read from its text and found sane, or None: see ``Venue.parse_sane``."""
-    return fastpath.push(raw, bounds, received) if type(raw) is str else None
+parse_sane = fastpath.push
+"""A push read from its text and found sane, or None: see ``Venue.parse_sane``."""
 
 
 def _interval_ms(ch: str) -> int:
