@@ -201,7 +201,8 @@ class Engine:
     # --- market events ---------------------------------------------------------------------------
 
     def on_market(self, t: int, event: MarketEvent) -> None:
-        self._advance(t)
+        self.t = self.state.t = t  # ``_advance``, without the call: nearly every input
+        self.risk.on_time(t)
         if (
             self.state.feed_down_since is not None
             and not isinstance(event, BarGap)
