@@ -7,9 +7,9 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from trio_paper.batch import builder
+from trio_paper.batch import builder, maker
 from trio_paper.inputs import Frame
-from trio_paper.model import Bar
+from trio_paper.model import Bar, BarUpdate
 
 
 def test_bars_built_a_slot_at_a_time_are_the_bars_bar_builds() -> None:
@@ -45,3 +45,32 @@ def test_a_class_with_a_validator_is_built_by_its_init() -> None:
     assert build((1, 2), n=2) == [Positive(1), Positive(2)]
     with pytest.raises(ValueError, match="must be > 0"):
         build((1, 0), n=2)
+
+
+def test_one_made_by_its_slots_is_the_one_its_init_makes() -> None:
+    """Defaults may be left out, keyword-only ones too; the instance is still frozen."""
+    d = Decimal("1.5")
+    make = maker(BarUpdate)
+    assert make.__name__ == "make"  # made by its slots, not BarUpdate itself
+    made = make("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5)
+    built = BarUpdate("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5)
+    assert (made, repr(made), hash(made)) == (built, repr(built), hash(built))
+    closed = make("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5, True)
+    assert closed == BarUpdate("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5, closed=True)
+    assert maker(Frame)(1, 2, "x") == Frame(1, 2, "x")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.close = d  # type: ignore[misc]
+
+
+def test_a_class_that_does_more_than_set_its_slots_is_made_by_its_init() -> None:
+    @attrs.frozen
+    class Positive:
+        x: int = attrs.field(validator=attrs.validators.gt(0))
+
+    @attrs.frozen
+    class Listed:
+        xs: list[int] = attrs.Factory(list)
+
+    assert maker(Positive) is Positive
+    assert maker(Listed) is Listed
+    assert maker(Listed)().xs is not maker(Listed)().xs
