@@ -28,10 +28,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from ...batch import maker
 from ...codec import strict_decimal
 from ...model import BarUpdate, MarkPrice, Quote
 from ...times import INTERVAL_MS, iso_to_ms
 from ..sanity import SETTLEMENT_HORIZON_MS, Bounds
+
+_bar_update = maker(BarUpdate)
+_quote = maker(Quote)
+_mark_price = maker(MarkPrice)
+"""The events, made by their slots: one for nearly every frame (``batch``)."""
 
 _ENVELOPE = frozenset({"ch", "symbol", "ts", "data"})
 _KLINE = frozenset({"o", "c", "h", "l", "b", "q"})
@@ -56,7 +62,7 @@ def kline(frame: dict[str, Any], interval_ms: int) -> BarUpdate | None:
         return None
     ts: int = frame["ts"]
     open_time = ts // interval_ms * interval_ms
-    return BarUpdate(
+    return _bar_update(
         frame["symbol"], interval_ms, open_time, o, h, low, c, volume, quote_volume, ts
     )
 
@@ -79,7 +85,7 @@ def quote(frame: dict[str, Any]) -> Quote | None:
         return None
     if not 0 < bid_price < ask_price:
         return None
-    return Quote(frame["symbol"], frame["ts"], bid_price, bid_qty, ask_price, ask_qty)
+    return _quote(frame["symbol"], frame["ts"], bid_price, bid_qty, ask_price, ask_qty)
 
 
 def mark_price(frame: dict[str, Any]) -> MarkPrice | None:
@@ -98,7 +104,7 @@ def mark_price(frame: dict[str, Any]) -> MarkPrice | None:
     funding_time, next_funding_time = _settlement_ms(ft), _settlement_ms(nft)
     if funding_time is None or next_funding_time is None:
         return None
-    return MarkPrice(
+    return _mark_price(
         frame["symbol"], frame["ts"], mark, index, rate.scaleb(-2), funding_time, next_funding_time
     )
 
@@ -203,7 +209,7 @@ def _quote_text(raw: str, bounds: Bounds | None, received: int) -> Quote | None:
             bounds.min_price <= bid < ask <= bounds.max_price and -skew <= ts - received <= skew
         ):
             return None
-    return Quote(symbol, ts, bid, Decimal(bid_qty), ask, Decimal(ask_qty))
+    return _quote(symbol, ts, bid, Decimal(bid_qty), ask, Decimal(ask_qty))
 
 
 def _kline_text(raw: str, bounds: Bounds | None, received: int) -> BarUpdate | None:
@@ -230,7 +236,7 @@ def _kline_text(raw: str, bounds: Bounds | None, received: int) -> BarUpdate | N
         ):  # fmt: skip
             return None
     open_time = ts // interval_ms * interval_ms
-    return BarUpdate(
+    return _bar_update(
         symbol, interval_ms, open_time, o, h, low, c, Decimal(volume), Decimal(quote_volume), ts
     )
 
@@ -258,4 +264,4 @@ def _mark_price_text(raw: str, bounds: Bounds | None, received: int) -> MarkPric
             and (not next_funding_time or abs(next_funding_time - received) <= horizon)
         ):  # fmt: skip
             return None
-    return MarkPrice(symbol, ts, mark, index, rate, funding_time, next_funding_time)
+    return _mark_price(symbol, ts, mark, index, rate, funding_time, next_funding_time)
