@@ -282,9 +282,9 @@ class Engine:
         m = self.state.broker.market
         if m.bar_open != update.open_time:
             m.bar_open, m.bar_volume = update.open_time, ZERO
-        delta = update.volume - m.bar_volume
-        if delta > 0:
-            self.broker.on_volume(delta)
+        if update.volume > m.bar_volume:
+            if self.state.broker.orders:  # the volume only ever matters to a resting limit
+                self.broker.on_volume(update.volume - m.bar_volume)
             m.bar_volume = update.volume
 
     def _view(self, t: int, live: bool, equity: Decimal | None = None) -> View:
