@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TypeAlias
 
 import attrs
 from attrs.validators import ge, gt
@@ -27,6 +28,9 @@ class Params:
             raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
 
 
+EmaParams: TypeAlias = Params  # the class body's ``Params`` is the class attribute
+
+
 @attrs.define
 class State:
     fast: float | None = None
@@ -42,18 +46,24 @@ class EmaCross(Strategy[Params, State]):
     Params = Params
     State = State
 
+    def __init__(self, params: EmaParams) -> None:
+        super().__init__(params)
+        self._weights = (2 / (params.fast + 1), 2 / (params.slow + 1), params.slow * 3)
+        """Each EMA's weight of a new close, and the warm-up: asked for on every bar."""
+
     @property
     def warmup_bars(self) -> int:
         return self.params.slow * 3
 
     def on_bar(self, bar: Bar, view: View) -> Sequence[Intent]:
         p, s = self.params, self.state
+        fast_weight, slow_weight, warmup = self._weights
         close = float(bar.close)
-        s.fast = close if s.fast is None else s.fast + 2 / (p.fast + 1) * (close - s.fast)
-        s.slow = close if s.slow is None else s.slow + 2 / (p.slow + 1) * (close - s.slow)
+        s.fast = close if s.fast is None else s.fast + fast_weight * (close - s.fast)
+        s.slow = close if s.slow is None else s.slow + slow_weight * (close - s.slow)
         s.bars += 1
         trend = (s.fast > s.slow) - (s.fast < s.slow)
-        crossed = s.bars > self.warmup_bars and trend != 0 and s.trend not in (0, trend)
+        crossed = s.bars > warmup and trend != 0 and s.trend not in (0, trend)
         if trend != 0:
             s.trend = trend
         if not crossed:
