@@ -21,7 +21,7 @@ import-linter; the contracts are in ``pyproject.toml``)::
     engine/  venues/          strategy → risk → broker (pure, sync); each exchange, sans-IO,
                               behind the ``Venue`` interface (venues/venue.py)
     scrub
-    model, codec, times, secrets, errors
+    model, codec, times, secrets, batch, errors
 
 The public strategy API — ``trio_paper.engine.strategies``, ``trio_paper.engine.intents``,
 ``trio_paper.model`` — is a promise to users (docs/strategies.md).
