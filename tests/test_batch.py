@@ -48,16 +48,19 @@ def test_a_class_with_a_validator_is_built_by_its_init() -> None:
 
 
 def test_one_made_by_its_slots_is_the_one_its_init_makes() -> None:
-    """Defaults may be left out, keyword-only ones too; the instance is still frozen."""
+    """Called as the class is: defaults may be left out, keyword-only ones are keywords; the
+    instance is still frozen."""
     d = Decimal("1.5")
     make = maker(BarUpdate)
     assert make.__name__ == "make"  # made by its slots, not BarUpdate itself
     made = make("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5)
     built = BarUpdate("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5)
     assert (made, repr(made), hash(made)) == (built, repr(built), hash(built))
-    closed = make("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5, True)
+    closed = make("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5, closed=True)
     assert closed == BarUpdate("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5, closed=True)
     assert maker(Frame)(1, 2, "x") == Frame(1, 2, "x")
+    with pytest.raises(TypeError):
+        make("BTCUSDT", 60_000, 0, d, d, d, d, d, d, 5, True)  # as BarUpdate(...) refuses it
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         made.close = d  # type: ignore[misc]
 

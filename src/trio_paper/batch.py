@@ -58,21 +58,27 @@ def builder(cls: type[T]) -> Callable[..., list[T]]:
 
 
 def maker(cls: type[T]) -> Callable[..., T]:
-    """``make(*values)``: one instance of ``cls``, as ``cls(...)`` makes it from the fields'
-    values, given in order (keyword-only ones too); those with defaults may be left out."""
+    """``make(...)``: one instance of ``cls``, as ``cls(...)`` makes it, called as ``cls`` is
+    (the same parameters, keyword-only ones included), so either may stand for the other."""
     fields = attrs.fields(cast(Any, cls))
-    defaults = [f.default is not attrs.NOTHING for f in fields]
-    if not _plain(cls) or defaults != sorted(defaults):  # a default before a required field
+    if not _plain(cls):
         return cls
-    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    params, body = [], []
-    for i, (field, default) in enumerate(zip(fields, defaults, strict=True)):
-        scope[f"set_{i}"] = cls.__dict__[field.name].__set__
-        scope[f"default_{i}"] = field.default
-        params.append(f"v{i}=default_{i}" if default else f"v{i}")
-        body.append(f"    set_{i}(made, v{i})")
-    source = f"def make({', '.join(params)}):\n    made = new(cls)\n"
-    source += "\n".join(body) + "\n    return made\n"
+    # Underscored names in the scope: an attrs parameter (an alias) never starts with one.
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    positional: list[str] = []
+    keywords: list[str] = []
+    body: list[str] = []
+    for i, field in enumerate(fields):
+        scope[f"_set_{i}"] = cls.__dict__[field.name].__set__
+        param = field.alias
+        if field.default is not attrs.NOTHING:
+            scope[f"_default_{i}"] = field.default
+            param += f"=_default_{i}"
+        (keywords if field.kw_only else positional).append(param)
+        body.append(f"    _set_{i}(_made, {field.alias})")
+    params = positional + (["*", *keywords] if keywords else [])
+    source = f"def make({', '.join(params)}):\n    _made = _new(_cls)\n"
+    source += "\n".join(body) + "\n    return _made\n"
     exec(compile(source, f"<batch.maker {cls.__qualname__}>", "exec"), scope)
     make: Callable[..., T] = scope["make"]
     return make
