@@ -9,12 +9,12 @@ error that names its line number.
 from __future__ import annotations
 
 import gzip
-import io
 import itertools
+import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO
 
 import attrs
 import orjson
@@ -24,6 +24,7 @@ from ..batch import builder
 from ..codec import MalformedMessage, converter, dumps, structure
 from ..inputs import Frame, Item, decode, encode
 from .appendlog import AppendLog
+from .readahead import Frames, Part, open_recording, parts, read_ahead
 
 FORMAT = "trio-paper-recording"
 VERSION = 1
@@ -49,29 +50,27 @@ class RecordingReader:
 
     ``header`` is read on open. After iteration, ``truncated`` says whether the last line was
     cut short, and ``items`` how many were read.
+
+    A recording of more than ``READ_AHEAD_BYTES``, on a machine with a second core, is read
+    ahead by a second process (``readahead``); ``ahead`` says so either way.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, ahead: bool | None = None) -> None:
         self.path = path
         self._size = path.stat().st_size
-        self._raw = path.open("rb")
-        self._file: IO[bytes] = (
-            cast(IO[bytes], gzip.GzipFile(fileobj=self._raw, mode="rb"))
-            if path.suffix == ".gz"
-            else self._raw
-        )
+        self.ahead = _worth_reading_ahead(self._size) if ahead is None else ahead
         self.truncated: str | None = None
         self.items = 0
-        try:
-            self.header = self._read_header()
-        except BaseException:
-            self.close()
-            raise
+        self._at = 0
+        self._parts: Generator[Part, None, None] | None = None
+        raw, lines = open_recording(path)
+        with raw, lines:
+            self.header = self._read_header(lines)
 
-    def _read_header(self) -> Header:
+    def _read_header(self, lines: IO[bytes]) -> Header:
         where = f"{self.path}:1"
         try:
-            data = orjson.loads(self._file.readline())
+            data = orjson.loads(lines.readline())
         except orjson.JSONDecodeError:
             raise MalformedMessage("not a recording: the first line is not JSON", where) from None
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -91,103 +90,63 @@ class RecordingReader:
         self.close()
 
     def close(self) -> None:
-        self._file.close()
-        self._raw.close()
+        """Stop reading (and the process reading ahead, if there is one)."""
+        if self._parts is not None:
+            self._parts.close()
 
     def fraction_read(self) -> float:
         """How far through the file (compressed bytes for a .gz): for progress bars."""
-        return self._raw.tell() / self._size if self._size else 1.0
+        return self._at / self._size if self._size else 1.0
 
     def __iter__(self) -> Iterator[Item]:
         number = 1
         previous_seq = 0
         prefix = f"{self.path}:"  # formatting the path once, not once a line
-        loads = orjson.loads
-        # A block's frames, nearly every line, wait here as columns and are built together.
-        seqs: list[int] = []
-        times: list[int] = []
-        raws: list[str] = []
-        for lines, ended in self._blocks():
-            for line in lines:
-                number += 1
-                try:
-                    data = loads(line)
-                except orjson.JSONDecodeError:
-                    yield from self._frames(seqs, times, raws)
-                    where = f"{prefix}{number}"
-                    if not ended:  # only the last line can lack its newline
-                        self.truncated = (
-                            f"{where}: last line cut short ({len(line)} bytes), ignored"
-                        )
-                        return
-                    raise MalformedMessage("not JSON", where) from None
-                # A frame: what ``decode`` makes of it, without its calls.
-                if type(data) is dict and len(data) == 3:
-                    seq, t, raw = data.get("seq"), data.get("t"), data.get("frame")
-                    if (
-                        type(raw) is str and type(seq) is int and type(t) is int
-                        and seq == previous_seq + 1
-                    ):  # fmt: skip
-                        previous_seq = seq
-                        seqs.append(seq)
-                        times.append(t)
-                        raws.append(raw)
-                        continue
-                yield from self._frames(seqs, times, raws)
-                where = f"{prefix}{number}"
-                if type(data) is not dict:
-                    raise MalformedMessage("expected an object", where)
-                item = decode(data, where)
-                if item.seq != previous_seq + 1:
-                    raise MalformedMessage(f"seq {item.seq} follows {previous_seq}", where)
-                previous_seq = item.seq
-                self.items += 1
-                yield item
-            yield from self._frames(seqs, times, raws)
-
-    def _frames(self, seqs: list[int], times: list[int], raws: list[str]) -> list[Frame]:
-        """The frames waiting as columns, built (the columns are emptied)."""
-        n = len(seqs)
-        if not n:
-            return []
-        frames = _frames_of_columns(seqs, times, raws, itertools.repeat(None, n), n=n)
-        self.items += n
-        seqs.clear()
-        times.clear()
-        raws.clear()
-        return frames
-
-    def _blocks(self) -> Iterator[tuple[list[bytes], bool]]:
-        """The lines after the header, a block at a time, without their newlines, and whether
-        they had one (only the last line can lack it: it comes alone). A compressed stream
-        that ends early ends the lines where its data does, with ``truncated`` set.
-
-        Read in blocks of the buffer's own size and split here: a ``readline`` a line costs as
-        much as parsing it. ``read1`` makes one read of the decompressor a block, as
-        ``readline`` did, so a stream cut short gives up the same lines; a block's last,
-        incomplete line waits for the next.
-        """
-        read = self._file.read1  # type: ignore[attr-defined]
-        rest = b""
-        while True:
-            try:
-                block = read(io.DEFAULT_BUFFER_SIZE)
-            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                self.truncated = f"{self.path}: compressed stream ends early ({exc})"
+        self._parts = source = read_ahead(self.path) if self.ahead else parts(self.path)
+        for part in source:
+            if isinstance(part, Frames):  # nearly every line, with nothing left to check
+                first, times, raws, self._at = part
+                n = len(raws)
+                number += n
+                previous_seq = first + n - 1
+                self.items += n
+                yield from _frames_of_columns(
+                    range(first, first + n), times, raws, itertools.repeat(None, n), n=n
+                )
+                continue
+            if isinstance(part, str):  # the stream ends early
+                self.truncated = part
                 return
-            if not block:
-                break
-            lines = block.split(b"\n")
-            if rest:
-                lines[0] = rest + lines[0]
-            rest = lines.pop()
-            yield lines, True
-        if rest:
-            yield [rest], False
+            line, ended, self._at = part
+            number += 1
+            where = f"{prefix}{number}"
+            try:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                if not ended:  # only the last line can lack its newline
+                    self.truncated = f"{where}: last line cut short ({len(line)} bytes), ignored"
+                    return
+                raise MalformedMessage("not JSON", where) from None
+            if type(data) is not dict:
+                raise MalformedMessage("expected an object", where)
+            item = decode(data, where)
+            if item.seq != previous_seq + 1:
+                raise MalformedMessage(f"seq {item.seq} follows {previous_seq}", where)
+            previous_seq = item.seq
+            self.items += 1
+            yield item
+
+
+READ_AHEAD_BYTES = 1 << 20
+"""Below this, the second process's start (some 30 ms) costs more than it saves."""
+
+
+def _worth_reading_ahead(size: int) -> bool:
+    return size > READ_AHEAD_BYTES and len(os.sched_getaffinity(0)) > 1
 
 
 _frames_of_columns = builder(Frame)
-"""``_frames_of_columns(seqs, times, raws, parsed, n=n)``: a block's frames (``batch``)."""
+"""``_frames_of_columns(seqs, times, raws, parsed, n=n)``: a part's frames (``batch``)."""
 
 
 def read_header(path: Path) -> Header:
