@@ -25,8 +25,10 @@ from ..store.journal import ResumedJournal
 from .lifecycle import Run
 
 log = logging.getLogger("trio_paper.catchup")
-FLUSH_EVERY = 16
-"""Inputs between flushes of the journal to the OS (not fsyncs): a killed replay loses little."""
+FLUSH_EVERY = 512
+"""Inputs between flushes of the journal to the OS (not fsyncs): a killed replay loses little
+(a few milliseconds of work), and a run of frames with a record now and then is not a write
+of a record at a time."""
 
 
 @attrs.frozen
