@@ -203,7 +203,10 @@ def _stages_table(r: Results) -> list[str]:
         "|---|" + "--:|" * len(r.stages),
     ]
     cells: tuple[tuple[str, Callable[[Stages], str]], ...] = (
-        ("read: gunzip, parse, the core's inputs", lambda s: f"{s.read:.2f}"),
+        (
+            "read: gunzip, parse, the core's inputs (a big recording: mostly in a second process)",
+            lambda s: f"{s.read:.2f}",
+        ),
         ("core: decoder, engine, strategy, risk, broker, the records", lambda s: f"{s.core:.2f}"),
         ("journal: the lines, buffering, writing", lambda s: f"{s.journal:.2f}"),
         ("**the replay loop's stages**", lambda s: f"**{s.loop:.2f}**"),

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import attrs
 import orjson
 
+from trio_paper.app.catchup import FLUSH_EVERY
 from trio_paper.app.replay import CANDLE_RUN, _candle_inputs, is_recording
 from trio_paper.config import Config
 from trio_paper.core import Core
@@ -35,7 +36,6 @@ from trio_paper.store.journal import JournalWriter, journal_records
 from trio_paper.store.recording import RecordingReader
 
 T = TypeVar("T")
-FLUSH_EVERY = 16
 
 
 @attrs.frozen
@@ -79,7 +79,9 @@ def _read_candles(core: Core, path: Path) -> tuple[float, list[Input], int]:
 
 def _read_recording(_: Core, path: Path) -> tuple[float, list[Input], int]:
     def read() -> list[Input]:
-        with RecordingReader(path) as reader:
+        # All of the reading, here: a replay reads a big recording ahead in a second process,
+        # whose CPU time this one's would not count.
+        with RecordingReader(path, ahead=False) as reader:
             return list(reader)
 
     read_s, inputs = _cpu(read)
