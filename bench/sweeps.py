@@ -82,7 +82,7 @@ def measure(directory: Path, log: Callable[[str], None]) -> SweepBench:
             # As a sweep's job runs it: the reports in the replay's own process.
             replay(
                 data, config, load("ema_cross", params), Path(home), run_id=f"{fast}-{slow}",
-                report_process=False,
+                helpers=False,
             )  # fmt: skip
         bare = time.perf_counter() - clock
     log(f"the same {len(COMBOS)} replays, bare and in a row: {bare:.1f} s")

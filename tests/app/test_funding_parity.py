@@ -33,7 +33,7 @@ def test_both_venues_charge_the_settlement_at_its_settled_rate(
     # Wide stops and no breaker: the EMA cross holds a position through 16:00.
     config = evolve(Config(), strategy={"params": {"stop_pct": 5}}, risk={"breaker_losses": 1000})
     strategy = load(config.strategy.name, config.strategy.params)
-    result = replay(recording, config, strategy, tmp_path / "home", report_process=False)
+    result = replay(recording, config, strategy, tmp_path / "home", helpers=False)
     records = [orjson.loads(line) for line in result.run.events.read_bytes().splitlines()]
     funding = [(r["settled"], r["rate"]) for r in records if r["type"] == "funding"]
     assert funding == [(SETTLED, "0.00005728")]

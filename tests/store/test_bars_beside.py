@@ -76,7 +76,7 @@ def replayed(request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path) 
     strategy, form = CASES[request.param]
     cut = cut_candles(shared_data, tmp_path / "cut.csv", 2_500)
     candles = with_gap(cut, tmp_path / "candles.csv", 1_200, 30, form)
-    result = replay(candles, Config(), load(*strategy), tmp_path / "home", report_process=False)
+    result = replay(candles, Config(), load(*strategy), tmp_path / "home", helpers=False)
     return result.run, candles, full_journal(candles, strategy, tmp_path / "full.jsonl")
 
 

@@ -90,14 +90,14 @@ def replay(
     checkpoint_every: int | None = None,
     funding: Path | None = None,
     mark: Path | None = None,
-    report_process: bool = True,
+    helpers: bool = True,
 ) -> ReplayResult:
     """Replay ``path`` into a run under ``home``; ``speed`` None means as fast as possible.
 
     An existing, unfinished ``run_id`` is resumed with the config it started with. ``funding``
     (and ``mark``) are a candle replay's funding history: see ``venues.funding``. A big candle
-    file is reported by a second process as it replays (``report_process``), unless told not
-    to (a sweep's worker: its CPUs are taken).
+    file is reported by a second process as it replays, and a big recording is read ahead by
+    one, unless told not to (``helpers`` False: a sweep's worker, whose CPUs are taken).
     """
     recording = is_recording(path)
     if (funding is not None or mark is not None) and recording:
@@ -112,10 +112,10 @@ def replay(
     extra["mark"] = None if mark is None else str(mark)
     kind = "recording" if recording else "candles"
     run = _open_run(home, run_id, path, kind, config, strategy, extra)
-    follow = report_process and not recording and worth_it(path)
+    follow = helpers and not recording and worth_it(path)
     try:
         return _replay(
-            run, path, config, strategy, speed, progress, checkpoint_every, extra, follow
+            run, path, config, strategy, speed, progress, checkpoint_every, extra, follow, helpers
         )
     except UsageError:
         if not run.manifest.resumes:  # a bad input found mid-way: leave no half run behind
@@ -147,6 +147,7 @@ def _replay(
     checkpoint_every: int | None,
     extra: dict[str, str | None],
     follow: bool,
+    helpers: bool,
 ) -> ReplayResult:
     funding = None if extra["funding"] is None else Path(extra["funding"])
     mark = None if extra["mark"] is None else Path(extra["mark"])
@@ -155,7 +156,8 @@ def _replay(
     interval_ms = INTERVAL_MS[restored.core.config.venue.interval]
     schedule = None if funding is None else read_funding(funding, interval_ms, mark)
     clock = time.perf_counter()
-    reader = RecordingReader(path) if run.manifest.input_kind == "recording" else None
+    recording = run.manifest.input_kind == "recording"
+    reader = RecordingReader(path, ahead=None if helpers else False) if recording else None
     try:
         # Paced, a bar at a time; with checkpoints, runs that end where they fall.
         run_of = 1 if speed is not None else min(CANDLE_RUN, checkpoint_every or CANDLE_RUN)

@@ -184,7 +184,7 @@ def read_ahead(path: Path, head_start: bool = True) -> Generator[Part, None, Non
 
     child = subprocess.Popen(
         [sys.executable, "-m", "trio_paper.store.readahead", os.fspath(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_environment(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True,  # a Ctrl-C in the terminal is for this process to handle
     )  # fmt: skip
     out, err = cast(IO[bytes], child.stdout), cast(IO[bytes], child.stderr)
@@ -231,15 +231,6 @@ def read_ahead(path: Path, head_start: bool = True) -> Generator[Part, None, Non
         child.wait()
         out.close()
         err.close()
-
-
-def _environment() -> dict[str, str]:
-    """This process's environment, with the ``trio_paper`` it runs first on the path: the
-    second process reads with the same code, installed or not."""
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    return env
 
 
 def _widen(pipe: IO[bytes]) -> None:

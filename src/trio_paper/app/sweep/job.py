@@ -68,7 +68,7 @@ def run_job(job: Job) -> dict[str, Any]:
             funding = Path(job.funding) if job.funding else None
             replay(
                 Path(job.input), job.config, strategy, Path(job.home), run_id=job.key,
-                funding=funding, report_process=False,  # the sweep keeps every CPU busy
+                funding=funding, helpers=False,  # the sweep keeps every CPU busy
             )  # fmt: skip
         except Exception as exc:
             return failed(f"replay: {type(exc).__name__}: {exc}", run)
