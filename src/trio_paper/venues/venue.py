@@ -13,7 +13,7 @@ watchdog's business) or the answer to our ping, ``ping(now)`` builds the keepali
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -123,6 +123,18 @@ class Venue(Protocol):
         For anything else None (then those two say what is wrong, or accept it): a fast path
         may decline, never differ.
         """
+        ...
+
+    def split(self, raw: str | bytes) -> Sequence[str] | None:
+        """The first half of ``parse_sane``, which a replay may do in another process: the
+        fields its fast path reads, cut from the frame's text, or None where it would decline.
+        Each field is non-empty, with no comma or line break (they travel as text)."""
+        ...
+
+    def parse_split(
+        self, fields: Sequence[str], received: int, bounds: Bounds
+    ) -> MarketEvent | None:
+        """The second half: ``parse_sane`` of the frame whose ``split`` these ``fields`` are."""
         ...
 
     def kline_request(

@@ -36,6 +36,8 @@ class Bitunix:
 
     parse_frame = staticmethod(ws.parse_frame)  # called per frame: no wrapper in between
     parse_sane = staticmethod(ws.parse_sane)
+    split = staticmethod(ws.split)
+    parse_split = staticmethod(ws.parse_split)
 
     def kline_request(
         self, symbol: str, interval: str, start: int, end: int, limit: int

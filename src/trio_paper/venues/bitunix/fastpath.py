@@ -18,12 +18,15 @@ why. So the fast path may only ever decline, never refuse or accept on its own;
 it (compact, keys in its order, decimals of plain digits) is read with one regular expression
 instead of ``orjson.loads`` and the checks on the dict. A text that matches is one whose JSON
 parses to a dict the functions below accept with the same values (no escapes, no duplicate
-keys, ASCII only), so it gives what they give; any other text is declined, to them.
+keys, ASCII only), so it gives what they give; any other text is declined, to them. It is two
+steps, so that a replay can take the first elsewhere: ``split`` cuts the text into its fields
+(the expression), ``parse_split`` makes and checks the event (``store/readahead.py``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -171,33 +174,54 @@ def _price(text: str) -> Decimal:
     return value
 
 
-def push(
-    raw: str | bytes, received: int = 0, bounds: Bounds | None = None
+def split(raw: str | bytes) -> list[str] | None:
+    """The fields of a kline, ``depth_book1`` or ``price`` push written exactly as Bitunix
+    writes it, cut from its text by its expression: what ``parse_split`` reads. None for any
+    other text (always for bytes: a binary frame is none of these).
+
+    Their number says which push it is: 6 a book, 7 a price, 9 a kline. Each is non-empty,
+    with no comma or line break (the expressions allow none), so they can travel as text."""
+    if type(raw) is not str:
+        return None
+    if raw.startswith('{"ch":"depth_book1"'):
+        match = _BOOK_TEXT(raw)
+    elif raw.startswith('{"ch":"market_kline_'):
+        match = _KLINE_TEXT(raw)
+    elif raw.startswith('{"ch":"price"'):
+        match = _PRICE_TEXT(raw)
+    else:
+        return None
+    return None if match is None else list(match.groups())  # a list, as they travel
+
+
+def parse_split(
+    fields: Sequence[str], received: int = 0, bounds: Bounds | None = None
 ) -> BarUpdate | Quote | MarkPrice | None:
-    """The event of a kline, ``depth_book1`` or ``price`` push read from its text, or None
-    (always for bytes: a binary frame is none of these).
+    """The event of the push whose ``split`` these ``fields`` are, or None.
 
     Equal to what the functions above make of ``orjson.loads(raw)`` whenever it is not None.
     With ``bounds``, also None unless ``bounds.sane(event, received)``: the numbers are checked
     where they are read, and only those a text can leave in doubt (a size read here is never
-    negative, a bid is already below its ask). So it is Bitunix's ``Venue.parse_sane``.
-    """
-    if type(raw) is not str:
-        return None
-    if raw.startswith('{"ch":"depth_book1"'):
-        return _quote_text(raw, bounds, received)
-    if raw.startswith('{"ch":"market_kline_'):
-        return _kline_text(raw, bounds, received)
-    if raw.startswith('{"ch":"price"'):
-        return _mark_price_text(raw, bounds, received)
-    return None
+    negative, a bid is already below its ask)."""
+    n = len(fields)
+    if n == 6:
+        return _quote_fields(fields, bounds, received)
+    if n == 9:
+        return _kline_fields(fields, bounds, received)
+    return _mark_price_fields(fields, bounds, received)
 
 
-def _quote_text(raw: str, bounds: Bounds | None, received: int) -> Quote | None:
-    match = _BOOK_TEXT(raw)
-    if match is None:
-        return None
-    symbol, ts_text, bid_text, bid_qty, ask_text, ask_qty = match.groups()
+def push(
+    raw: str | bytes, received: int = 0, bounds: Bounds | None = None
+) -> BarUpdate | Quote | MarkPrice | None:
+    """The event of a kline, ``depth_book1`` or ``price`` push read from its text, or None:
+    ``parse_split`` of its ``split``. It is Bitunix's ``Venue.parse_sane``."""
+    fields = split(raw)
+    return None if fields is None else parse_split(fields, received, bounds)
+
+
+def _quote_fields(fields: Sequence[str], bounds: Bounds | None, received: int) -> Quote | None:
+    symbol, ts_text, bid_text, bid_qty, ask_text, ask_qty = fields
     bid = _known_price(bid_text) or _price(bid_text)
     ask = _known_price(ask_text) or _price(ask_text)
     ts = int(ts_text)
@@ -213,18 +237,15 @@ def _quote_text(raw: str, bounds: Bounds | None, received: int) -> Quote | None:
     return _quote(symbol, ts, bid, Decimal(bid_qty), ask, Decimal(ask_qty))
 
 
-def _kline_text(raw: str, bounds: Bounds | None, received: int) -> BarUpdate | None:
-    match = _KLINE_TEXT(raw)
-    if match is None:
-        return None
-    interval, symbol, ts_text, o, c, h, low, volume, quote_volume = match.groups()
+def _kline_fields(fields: Sequence[str], bounds: Bounds | None, received: int) -> BarUpdate | None:
+    interval, symbol, ts_text, o_text, c_text, h_text, low_text, volume, quote_volume = fields
     interval_ms = INTERVAL_MS.get(interval)
     if interval_ms is None:
         return None
-    o = _known_price(o) or _price(o)
-    h = _known_price(h) or _price(h)
-    low = _known_price(low) or _price(low)
-    c = _known_price(c) or _price(c)
+    o = _known_price(o_text) or _price(o_text)
+    h = _known_price(h_text) or _price(h_text)
+    low = _known_price(low_text) or _price(low_text)
+    c = _known_price(c_text) or _price(c_text)
     ts = int(ts_text)
     if bounds is None:
         if not (o > 0 and h > 0 and low > 0 and c > 0):
@@ -242,13 +263,12 @@ def _kline_text(raw: str, bounds: Bounds | None, received: int) -> BarUpdate | N
     )
 
 
-def _mark_price_text(raw: str, bounds: Bounds | None, received: int) -> MarkPrice | None:
-    match = _PRICE_TEXT(raw)
-    if match is None:
-        return None
-    symbol, ts_text, index, mark, rate_text, ft, nft = match.groups()
-    index = _known_price(index) or _price(index)
-    mark = _known_price(mark) or _price(mark)
+def _mark_price_fields(
+    fields: Sequence[str], bounds: Bounds | None, received: int
+) -> MarkPrice | None:
+    symbol, ts_text, index_text, mark_text, rate_text, ft, nft = fields
+    index = _known_price(index_text) or _price(index_text)
+    mark = _known_price(mark_text) or _price(mark_text)
     if bounds is None and not (index > 0 and mark > 0):
         return None  # else the bounds' positive floor, below
     funding_time, next_funding_time = _settlement_ms(ft), _settlement_ms(nft)

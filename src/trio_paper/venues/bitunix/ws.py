@@ -303,6 +303,8 @@ def parse_frame(raw: str | bytes) -> Parsed:
 
 parse_sane = fastpath.push
 """A push read from its text and found sane, or None: see ``Venue.parse_sane``."""
+split, parse_split = fastpath.split, fastpath.parse_split
+"""``parse_sane`` in two halves: see ``Venue.split``."""
 
 
 def _interval_ms(ch: str) -> int:
