@@ -150,7 +150,7 @@ class Core:
     ) -> None:
         self.config = config
         self.venue = venues.get(config.venue.name)
-        self._parse_sane = self.venue.parse_sane
+        self._parse_sane, self._parse_split = self.venue.parse_sane, self.venue.parse_split
         self.settings = engine_settings(config)
         self.bounds = sanity_bounds(config)
         self.interval_ms = self.venue.intervals[config.venue.interval]
@@ -194,10 +194,16 @@ class Core:
                 self.state.last_seq = item.seq
                 t = item.t
                 # A replayed frame (``parsed`` None) is nearly always plainly sound: the venue's
-                # fast path parses and checks it at once. Any other frame takes the full path.
-                one = (
-                    None if item.parsed is not None else self._parse_sane(item.raw, t, self.bounds)
-                )
+                # fast path parses and checks it at once, from the fields its reader cut from
+                # the text if it did. Any other frame takes the full path.
+                one = None
+                if item.parsed is None:
+                    fields = item.fields
+                    one = (
+                        self._parse_sane(item.raw, t, self.bounds)
+                        if fields is None
+                        else self._parse_split(fields, t, self.bounds)
+                    )
                 if one is not None:
                     events = self.decoder.on_event(t, one)
                 else:

@@ -3,6 +3,7 @@ parts read in this process, stops with its reader, and says so when it fails."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -13,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from trio_paper import venues
 from trio_paper.inputs import Frame, Item, Tick
 from trio_paper.store.readahead import BATCH, Frames, Line, ReadAheadError, parts, read_ahead
 from trio_paper.store.recording import Header, RecordingReader, RecordingWriter
 
-HEADER = Header("bitunix", "BTCUSDT", ["depth_book1"], "1min", "2025-05-08T00:00:00Z")
+VENUE = "bitunix"
+HEADER = Header(VENUE, "BTCUSDT", ["depth_book1"], "1min", "2025-05-08T00:00:00Z")
 
 
 def _recording(path: Path, items: list[Item]) -> Path:
@@ -54,10 +57,10 @@ def _gone(pid: int) -> bool:
 @pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
 def test_the_second_process_gives_the_parts_read_here(tmp_path: Path, suffix: str) -> None:
     path = _recording(tmp_path / f"rec{suffix}", _odd_items())
-    here = list(parts(path))
+    here = list(parts(path, VENUE))
     assert [type(part) for part in here[:3]] == [Frames, Line, Frames]
     assert max(len(part.raws) for part in here if isinstance(part, Frames)) == BATCH
-    assert list(read_ahead(path, head_start=False)) == here
+    assert list(read_ahead(path, VENUE, head_start=False)) == here
 
 
 def test_a_stream_cut_short_stops_at_the_same_line_with_the_same_reason(tmp_path: Path) -> None:
@@ -65,22 +68,22 @@ def test_a_stream_cut_short_stops_at_the_same_line_with_the_same_reason(tmp_path
     cut = tmp_path / "cut.jsonl.gz"
     for end in (len(whole) // 3, len(whole) - 9):
         cut.write_bytes(whole[:end])
-        here = list(parts(cut))
+        here = list(parts(cut, VENUE))
         assert isinstance(here[-1], str)
         assert "compressed stream ends early" in here[-1]
-        assert list(read_ahead(cut, head_start=False)) == here
+        assert list(read_ahead(cut, VENUE, head_start=False)) == here
 
 
 def test_a_last_line_without_its_newline_comes_as_it_is(tmp_path: Path) -> None:
     path = _recording(tmp_path / "rec.jsonl", _odd_items())
     path.write_bytes(path.read_bytes()[:-7])
-    here = list(parts(path))
+    here = list(parts(path, VENUE))
     assert here[-1] == Line(path.read_bytes().rsplit(b"\n", 1)[1], False, path.stat().st_size)
-    assert list(read_ahead(path, head_start=False)) == here
+    assert list(read_ahead(path, VENUE, head_start=False)) == here
 
 
 def test_with_a_head_start_no_part_is_given_twice_or_left_out(day_recording: Path) -> None:
-    assert list(read_ahead(day_recording)) == list(parts(day_recording))
+    assert list(read_ahead(day_recording, VENUE)) == list(parts(day_recording, VENUE))
 
 
 def test_the_reader_gives_the_same_items_read_ahead_or_not(tmp_path: Path) -> None:
@@ -117,7 +120,7 @@ def test_the_second_process_dies_with_a_killed_reader(day_recording: Path) -> No
         import os, sys, time
         from pathlib import Path
         from trio_paper.store.readahead import read_ahead
-        parts = read_ahead(Path({str(day_recording)!r}), head_start=False)
+        parts = read_ahead(Path({str(day_recording)!r}), "bitunix", head_start=False)
         next(parts)
         task = Path(f"/proc/{{os.getpid()}}/task/{{os.getpid()}}/children")
         print(task.read_text().split()[0], flush=True)
@@ -142,7 +145,7 @@ def test_the_second_process_dies_with_a_killed_reader(day_recording: Path) -> No
 def test_a_failing_second_process_is_an_error_that_says_why(tmp_path: Path) -> None:
     missing = tmp_path / "gone.jsonl.gz"
     with pytest.raises(ReadAheadError) as info:
-        list(read_ahead(missing, head_start=False))
+        list(read_ahead(missing, VENUE, head_start=False))
     assert str(missing) in str(info.value)
     assert "the process reading it ahead failed: FileNotFoundError" in str(info.value)
 
@@ -153,6 +156,18 @@ def test_a_damaged_stream_read_ahead_stops_where_it_stops_here(tmp_path: Path) -
     data[len(data) // 2] ^= 0xFF
     damaged = tmp_path / "damaged.jsonl.gz"
     damaged.write_bytes(bytes(data))
-    here = list(parts(damaged))
+    here = list(parts(damaged, VENUE))
     assert isinstance(here[-1], str)
-    assert list(read_ahead(damaged, head_start=False)) == here
+    assert list(read_ahead(damaged, VENUE, head_start=False)) == here
+
+
+def test_frames_come_with_the_fields_their_venue_cuts(day_recording: Path) -> None:
+    """What the core's fast path reads first (``Venue.split``) is done by the reader, here or in
+    the second process alike."""
+    split = venues.get(VENUE).split
+    for ahead in (False, True):
+        with RecordingReader(day_recording, ahead=ahead) as reader:
+            frames = [item for item in itertools.islice(reader, 20_000) if isinstance(item, Frame)]
+        assert len(frames) > 19_000
+        assert all(frame.fields == split(frame.raw) for frame in frames)
+        assert all(frame.fields is not None for frame in frames)  # every push of the day

@@ -5,7 +5,8 @@ a third of a raw-frame replay's time when it is done between the inputs. ``parts
 work and hands over what the reader needs, with nothing left to parse for a frame:
 
 - a ``Frames`` part: consecutive frame lines, as columns (the first seq, the receive times,
-  the raw texts);
+  the raw texts, and the fields the venue's fast path reads, cut from each text by
+  ``Venue.split``, where it cuts them);
 - a ``Line``: any other line, as its bytes, for ``RecordingReader`` to decode and judge (a
   control event, a binary frame, a frame out of sequence, a line that is not JSON), and
   whether it ended with a newline (only the last can lack one);
@@ -18,7 +19,8 @@ this one runs the core. It gives exactly the parts ``parts`` gives: the same rea
 in the same order, so a damaged stream stops at the same line. The child dies with its reader:
 it is killed when the reader closes, and a write to the pipe of a reader that was killed fails.
 
-This module imports no more than it needs, because the second process starts by importing it.
+The second process's start (the interpreter, this module, the venues: about 0.1 s) is covered
+by a head start: ``read_ahead`` reads the first parts here until the child's are ready.
 """
 
 from __future__ import annotations
@@ -31,19 +33,22 @@ import os
 import select
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple, cast
 
 import orjson
 
+from .. import venues
+
 
 class Frames(NamedTuple):
-    """Frame lines ``first``, ``first + 1``, …: their receive times and texts."""
+    """Frame lines ``first``, ``first + 1``, …: their receive times, texts and fields."""
 
     first: int
     times: list[int]
     raws: list[str]
+    fields: list[Sequence[str] | None]
     at: int
     """How far into the file (compressed bytes for a .gz) the parts so far were read."""
 
@@ -57,6 +62,8 @@ class Line(NamedTuple):
 
 
 Part = Frames | Line | str
+Split = Callable[[str], Sequence[str] | None]
+"""A venue's ``split``."""
 BATCH = 2048
 """Frames a part holds at most."""
 
@@ -69,8 +76,8 @@ def open_recording(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     return raw, cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
 
 
-def parts(path: Path) -> Generator[Part, None, None]:
-    """The parts of the lines after the header line, in order.
+def parts(path: Path, venue: str) -> Generator[Part, None, None]:
+    """The parts of the lines after the header line of a recording from ``venue``, in order.
 
     The stream is read a block at a time — ``read1`` of the buffer's own size, one read of the
     decompressor, as ``readline`` reads — and split here, so a stream cut short or damaged
@@ -83,15 +90,23 @@ def parts(path: Path) -> Generator[Part, None, None]:
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             yield f"{path}: compressed stream ends early ({exc})"
             return
-        yield from _parts(path, file, raw.tell)
+        yield from _parts(path, file, raw.tell, _split_of(venue))
 
 
-def _parts(path: Path, file: IO[bytes], tell: Callable[[], int]) -> Iterator[Part]:
+def _split_of(venue: str) -> Split:
+    """The venue's ``split``; for a venue this trio-paper does not know, one that cuts nothing
+    (such a recording is still read: replaying it is what refuses it)."""
+    known = venues.REGISTRY.get(venue)
+    return known.split if known is not None else lambda raw: None
+
+
+def _parts(path: Path, file: IO[bytes], tell: Callable[[], int], split: Split) -> Iterator[Part]:
     read = file.read1  # type: ignore[attr-defined]
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     previous = 0  # the seq of the line before, as far as this can tell
     times: list[int] = []
     raws: list[str] = []
+    fields: list[Sequence[str] | None] = []
     first = 0
     rest = b""
     while True:
@@ -99,7 +114,7 @@ def _parts(path: Path, file: IO[bytes], tell: Callable[[], int]) -> Iterator[Par
             block = read(io.DEFAULT_BUFFER_SIZE)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             if raws:
-                yield Frames(first, times, raws, tell())
+                yield Frames(first, times, raws, fields, tell())
             yield f"{path}: compressed stream ends early ({exc})"
             return
         if not block:
@@ -126,39 +141,44 @@ def _parts(path: Path, file: IO[bytes], tell: Callable[[], int]) -> Iterator[Par
                     previous = seq
                     times.append(t)
                     raws.append(text)
+                    fields.append(split(text))
                     if len(raws) == BATCH:
-                        yield Frames(first, times, raws, tell())
-                        times, raws = [], []
+                        yield Frames(first, times, raws, fields, tell())
+                        times, raws, fields = [], [], []
                     continue
             if raws:
-                yield Frames(first, times, raws, tell())
-                times, raws = [], []
+                yield Frames(first, times, raws, fields, tell())
+                times, raws, fields = [], [], []
             if type(data) is dict and type(data.get("seq")) is int:
                 previous = data["seq"]
             yield Line(line, True, tell())
     if raws:
-        yield Frames(first, times, raws, tell())
+        yield Frames(first, times, raws, fields, tell())
     if rest:
         yield Line(rest, False, tell())
 
 
 # --- the second process ------------------------------------------------------------------------
 # Each part is a header line, ``<kind> <numbers>``, and then as many bytes as it names:
-#   F first at n_times n_raws  — the times in decimal joined by ",", the texts joined by "\n"
+#   F first at n_times n_raws n_fields — the times in decimal joined by ",", the texts joined
+#     by "\n", then each text's fields joined by "," (none: an empty line), joined by "\n"
 #   L ended at n               — the line
 #   S n                        — why the lines stop early
 #   E                          — the clean end: anything else ending the pipe is a failure
 
 
-def _serve(path: Path, out: IO[bytes]) -> None:
+def _serve(path: Path, venue: str, out: IO[bytes]) -> None:
     write = out.write
-    for part in parts(path):
+    for part in parts(path, venue):
         if type(part) is Frames:
             times = b",".join(b"%d" % t for t in part.times)
             texts = "\n".join(part.raws).encode()
-            write(b"F %d %d %d %d\n" % (part.first, part.at, len(times), len(texts)))
+            fields = "\n".join(",".join(f) if f else "" for f in part.fields).encode()
+            sizes = (len(times), len(texts), len(fields))
+            write(b"F %d %d %d %d %d\n" % (part.first, part.at, *sizes))
             write(times)
             write(texts)
+            write(fields)
         elif type(part) is Line:
             write(b"L %d %d %d\n" % (part.ended, part.at, len(part.text)))
             write(part.text)
@@ -174,16 +194,17 @@ class ReadAheadError(OSError):
     """The second process failed: what it said, and how it ended."""
 
 
-def read_ahead(path: Path, head_start: bool = True) -> Generator[Part, None, None]:
-    """``parts(path)``, read by a second process; it is stopped when this generator closes.
+def read_ahead(path: Path, venue: str, head_start: bool = True) -> Generator[Part, None, None]:
+    """``parts(path, venue)``, read by a second process; it is stopped when this generator
+    closes.
 
     With ``head_start``, the parts are read here until the second process has its first part
-    ready (its start takes some 30 ms), and as many of its parts are then passed over.
+    ready, and as many of its parts are then passed over.
     """
     import subprocess  # noqa: PLC0415 - here: the second process imports this module, not it
 
     child = subprocess.Popen(
-        [sys.executable, "-m", "trio_paper.store.readahead", os.fspath(path)],
+        [sys.executable, "-m", "trio_paper.store.readahead", os.fspath(path), venue],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True,  # a Ctrl-C in the terminal is for this process to handle
     )  # fmt: skip
@@ -195,7 +216,7 @@ def read_ahead(path: Path, head_start: bool = True) -> Generator[Part, None, Non
         if head_start:
             ready = select.poll()
             ready.register(out, select.POLLIN)
-            with contextlib.closing(parts(path)) as local:
+            with contextlib.closing(parts(path, venue)) as local:
                 for part in local:
                     yield part
                     here += 1
@@ -209,10 +230,14 @@ def read_ahead(path: Path, head_start: bool = True) -> Generator[Part, None, Non
                 here -= 1
                 read(sum(map(int, numbers[2:] if kind == b"F" else numbers[2:3])))
             elif kind == b"F":
-                first, at, n_times, n_texts = map(int, numbers)
+                first, at, n_times, n_texts, n_fields = map(int, numbers)
                 times = list(map(int, read(n_times).split(b",")))
                 texts = read(n_texts).decode().split("\n")
-                yield Frames(first, times, texts, at)
+                lines = read(n_fields).decode().split("\n")
+                fields: list[Sequence[str] | None] = [
+                    line.split(",") if line else None for line in lines
+                ]
+                yield Frames(first, times, texts, fields, at)
             elif kind == b"L":
                 ended, at, n = map(int, numbers)
                 yield Line(read(n), bool(ended), at)
@@ -241,7 +266,7 @@ def _widen(pipe: IO[bytes]) -> None:
 
 def _main() -> None:
     try:
-        _serve(Path(sys.argv[1]), sys.stdout.buffer)
+        _serve(Path(sys.argv[1]), sys.argv[2], sys.stdout.buffer)
     except BrokenPipeError:  # the reader is gone: nothing left to do
         os._exit(0)
 

@@ -102,16 +102,19 @@ class RecordingReader:
         number = 1
         previous_seq = 0
         prefix = f"{self.path}:"  # formatting the path once, not once a line
-        self._parts = source = read_ahead(self.path) if self.ahead else parts(self.path)
+        venue = self.header.venue
+        self._parts = source = (
+            read_ahead(self.path, venue) if self.ahead else parts(self.path, venue)
+        )
         for part in source:
             if isinstance(part, Frames):  # nearly every line, with nothing left to check
-                first, times, raws, self._at = part
+                first, times, raws, fields, self._at = part
                 n = len(raws)
                 number += n
                 previous_seq = first + n - 1
                 self.items += n
                 yield from _frames_of_columns(
-                    range(first, first + n), times, raws, itertools.repeat(None, n), n=n
+                    range(first, first + n), times, raws, itertools.repeat(None, n), fields, n=n
                 )
                 continue
             if isinstance(part, str):  # the stream ends early
@@ -138,7 +141,7 @@ class RecordingReader:
 
 
 READ_AHEAD_BYTES = 1 << 20
-"""Below this, the second process's start (some 30 ms) costs more than it saves."""
+"""Below this, reading ahead is hardly started before the head start has read it all."""
 
 
 def _worth_reading_ahead(size: int) -> bool:
@@ -146,7 +149,7 @@ def _worth_reading_ahead(size: int) -> bool:
 
 
 _frames_of_columns = builder(Frame)
-"""``_frames_of_columns(seqs, times, raws, parsed, n=n)``: a part's frames (``batch``)."""
+"""``_frames_of_columns(seqs, times, raws, parsed, fields, n=n)``: a part's frames (``batch``)."""
 
 
 def read_header(path: Path) -> Header:
