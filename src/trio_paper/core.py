@@ -200,9 +200,9 @@ class Core:
                 if item.parsed is None:
                     fields = item.fields
                     one = (
-                        self._parse_sane(item.raw, t, self.bounds)
-                        if fields is None
-                        else self._parse_split(fields, t, self.bounds)
+                        self._parse_split(fields, t, self.bounds)
+                        if fields
+                        else self._parse_sane(item.raw, t, self.bounds)
                     )
                 if one is not None:
                     events = self.decoder.on_event(t, one)

@@ -9,7 +9,6 @@ a function of these items alone, which is what makes a replay byte-identical.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -31,9 +30,9 @@ class Frame:
     t: int
     raw: str | bytes
     parsed: Parsed | MalformedMessage | None = attrs.field(default=None, eq=False, repr=False)
-    fields: Sequence[str] | None = attrs.field(default=None, eq=False, repr=False)
+    fields: str | None = attrs.field(default=None, eq=False, repr=False)
     """What a replay's reader already cut from ``raw`` (``Venue.split``: the first half of the
-    venue's fast path). Never recorded either."""
+    venue's fast path; empty where it cut nothing). Never recorded either."""
 
 
 @attrs.frozen

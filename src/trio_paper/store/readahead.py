@@ -6,7 +6,7 @@ work and hands over what the reader needs, with nothing left to parse for a fram
 
 - a ``Frames`` part: consecutive frame lines, as columns (the first seq, the receive times,
   the raw texts, and the fields the venue's fast path reads, cut from each text by
-  ``Venue.split``, where it cuts them);
+  ``Venue.split``, or empty where it cuts none);
 - a ``Line``: any other line, as its bytes, for ``RecordingReader`` to decode and judge (a
   control event, a binary frame, a frame out of sequence, a line that is not JSON), and
   whether it ended with a newline (only the last can lack one);
@@ -33,7 +33,7 @@ import os
 import select
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO, NamedTuple, cast
 
@@ -48,7 +48,7 @@ class Frames(NamedTuple):
     first: int
     times: list[int]
     raws: list[str]
-    fields: list[Sequence[str] | None]
+    fields: list[str]
     at: int
     """How far into the file (compressed bytes for a .gz) the parts so far were read."""
 
@@ -62,7 +62,7 @@ class Line(NamedTuple):
 
 
 Part = Frames | Line | str
-Split = Callable[[str], Sequence[str] | None]
+Split = Callable[[str], str | None]
 """A venue's ``split``."""
 BATCH = 2048
 """Frames a part holds at most."""
@@ -106,7 +106,7 @@ def _parts(path: Path, file: IO[bytes], tell: Callable[[], int], split: Split) -
     previous = 0  # the seq of the line before, as far as this can tell
     times: list[int] = []
     raws: list[str] = []
-    fields: list[Sequence[str] | None] = []
+    fields: list[str] = []
     first = 0
     rest = b""
     while True:
@@ -141,7 +141,7 @@ def _parts(path: Path, file: IO[bytes], tell: Callable[[], int], split: Split) -
                     previous = seq
                     times.append(t)
                     raws.append(text)
-                    fields.append(split(text))
+                    fields.append(split(text) or "")
                     if len(raws) == BATCH:
                         yield Frames(first, times, raws, fields, tell())
                         times, raws, fields = [], [], []
@@ -161,7 +161,7 @@ def _parts(path: Path, file: IO[bytes], tell: Callable[[], int], split: Split) -
 # --- the second process ------------------------------------------------------------------------
 # Each part is a header line, ``<kind> <numbers>``, and then as many bytes as it names:
 #   F first at n_times n_raws n_fields — the times in decimal joined by ",", the texts joined
-#     by "\n", then each text's fields joined by "," (none: an empty line), joined by "\n"
+#     by "\n", then their fields joined by "\n"
 #   L ended at n               — the line
 #   S n                        — why the lines stop early
 #   E                          — the clean end: anything else ending the pipe is a failure
@@ -173,7 +173,7 @@ def _serve(path: Path, venue: str, out: IO[bytes]) -> None:
         if type(part) is Frames:
             times = b",".join(b"%d" % t for t in part.times)
             texts = "\n".join(part.raws).encode()
-            fields = "\n".join(",".join(f) if f else "" for f in part.fields).encode()
+            fields = "\n".join(part.fields).encode()
             sizes = (len(times), len(texts), len(fields))
             write(b"F %d %d %d %d %d\n" % (part.first, part.at, *sizes))
             write(times)
@@ -233,10 +233,7 @@ def read_ahead(path: Path, venue: str, head_start: bool = True) -> Generator[Par
                 first, at, n_times, n_texts, n_fields = map(int, numbers)
                 times = list(map(int, read(n_times).split(b",")))
                 texts = read(n_texts).decode().split("\n")
-                lines = read(n_fields).decode().split("\n")
-                fields: list[Sequence[str] | None] = [
-                    line.split(",") if line else None for line in lines
-                ]
+                fields = read(n_fields).decode().split("\n")
                 yield Frames(first, times, texts, fields, at)
             elif kind == b"L":
                 ended, at, n = map(int, numbers)

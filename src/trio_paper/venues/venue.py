@@ -13,7 +13,7 @@ watchdog's business) or the answer to our ping, ``ping(now)`` builds the keepali
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Protocol
 
 import attrs
@@ -125,16 +125,15 @@ class Venue(Protocol):
         """
         ...
 
-    def split(self, raw: str | bytes) -> Sequence[str] | None:
+    def split(self, raw: str | bytes) -> str | None:
         """The first half of ``parse_sane``, which a replay may do in another process: the
-        fields its fast path reads, cut from the frame's text, or None where it would decline.
-        Each field is non-empty, with no comma or line break (they travel as text)."""
+        fields its fast path reads, cut from the frame's text and joined by commas (none empty,
+        none with a comma or a line break: they travel as a line of text), or None where it
+        would decline."""
         ...
 
-    def parse_split(
-        self, fields: Sequence[str], received: int, bounds: Bounds
-    ) -> MarketEvent | None:
-        """The second half: ``parse_sane`` of the frame whose ``split`` these ``fields`` are."""
+    def parse_split(self, fields: str, received: int, bounds: Bounds) -> MarketEvent | None:
+        """The second half: ``parse_sane`` of the frame whose ``split`` is ``fields``."""
         ...
 
     def kline_request(

@@ -8,7 +8,7 @@ mark prices, ``/public`` for the best bid and ask.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ...model import QUOTE_SOCKET, Bar, MarketEvent, Parsed
 from ..sanity import Bounds
@@ -52,12 +52,10 @@ class BinanceUsdm:
     def parse_sane(self, raw: str | bytes, received: int, bounds: Bounds) -> MarketEvent | None:
         return None  # no fast path: parse_frame and Bounds.check take every frame
 
-    def split(self, raw: str | bytes) -> Sequence[str] | None:
+    def split(self, raw: str | bytes) -> str | None:
         return None
 
-    def parse_split(
-        self, fields: Sequence[str], received: int, bounds: Bounds
-    ) -> MarketEvent | None:
+    def parse_split(self, fields: str, received: int, bounds: Bounds) -> MarketEvent | None:
         return None
 
     def kline_request(

@@ -26,7 +26,6 @@ steps, so that a replay can take the first elsewhere: ``split`` cuts the text in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -174,13 +173,13 @@ def _price(text: str) -> Decimal:
     return value
 
 
-def split(raw: str | bytes) -> list[str] | None:
+def split(raw: str | bytes) -> str | None:
     """The fields of a kline, ``depth_book1`` or ``price`` push written exactly as Bitunix
-    writes it, cut from its text by its expression: what ``parse_split`` reads. None for any
-    other text (always for bytes: a binary frame is none of these).
+    writes it, cut from its text by its expression and joined by commas: what ``parse_split``
+    reads. None for any other text (always for bytes: a binary frame is none of these).
 
     Their number says which push it is: 6 a book, 7 a price, 9 a kline. Each is non-empty,
-    with no comma or line break (the expressions allow none), so they can travel as text."""
+    with no comma or line break (the expressions allow none)."""
     if type(raw) is not str:
         return None
     if raw.startswith('{"ch":"depth_book1"'):
@@ -191,24 +190,25 @@ def split(raw: str | bytes) -> list[str] | None:
         match = _PRICE_TEXT(raw)
     else:
         return None
-    return None if match is None else list(match.groups())  # a list, as they travel
+    return None if match is None else ",".join(match.groups())
 
 
 def parse_split(
-    fields: Sequence[str], received: int = 0, bounds: Bounds | None = None
+    fields: str, received: int = 0, bounds: Bounds | None = None
 ) -> BarUpdate | Quote | MarkPrice | None:
-    """The event of the push whose ``split`` these ``fields`` are, or None.
+    """The event of the push whose ``split`` is ``fields``, or None.
 
     Equal to what the functions above make of ``orjson.loads(raw)`` whenever it is not None.
     With ``bounds``, also None unless ``bounds.sane(event, received)``: the numbers are checked
     where they are read, and only those a text can leave in doubt (a size read here is never
     negative, a bid is already below its ask)."""
-    n = len(fields)
+    cut = fields.split(",")
+    n = len(cut)
     if n == 6:
-        return _quote_fields(fields, bounds, received)
+        return _quote_fields(cut, bounds, received)
     if n == 9:
-        return _kline_fields(fields, bounds, received)
-    return _mark_price_fields(fields, bounds, received)
+        return _kline_fields(cut, bounds, received)
+    return _mark_price_fields(cut, bounds, received)
 
 
 def push(
@@ -220,7 +220,7 @@ def push(
     return None if fields is None else parse_split(fields, received, bounds)
 
 
-def _quote_fields(fields: Sequence[str], bounds: Bounds | None, received: int) -> Quote | None:
+def _quote_fields(fields: list[str], bounds: Bounds | None, received: int) -> Quote | None:
     symbol, ts_text, bid_text, bid_qty, ask_text, ask_qty = fields
     bid = _known_price(bid_text) or _price(bid_text)
     ask = _known_price(ask_text) or _price(ask_text)
@@ -237,7 +237,7 @@ def _quote_fields(fields: Sequence[str], bounds: Bounds | None, received: int) -
     return _quote(symbol, ts, bid, Decimal(bid_qty), ask, Decimal(ask_qty))
 
 
-def _kline_fields(fields: Sequence[str], bounds: Bounds | None, received: int) -> BarUpdate | None:
+def _kline_fields(fields: list[str], bounds: Bounds | None, received: int) -> BarUpdate | None:
     interval, symbol, ts_text, o_text, c_text, h_text, low_text, volume, quote_volume = fields
     interval_ms = INTERVAL_MS.get(interval)
     if interval_ms is None:
@@ -263,9 +263,7 @@ def _kline_fields(fields: Sequence[str], bounds: Bounds | None, received: int) -
     )
 
 
-def _mark_price_fields(
-    fields: Sequence[str], bounds: Bounds | None, received: int
-) -> MarkPrice | None:
+def _mark_price_fields(fields: list[str], bounds: Bounds | None, received: int) -> MarkPrice | None:
     symbol, ts_text, index_text, mark_text, rate_text, ft, nft = fields
     index = _known_price(index_text) or _price(index_text)
     mark = _known_price(mark_text) or _price(mark_text)
