@@ -1,6 +1,7 @@
 """The kill harness: a real replay process, SIGKILLed at seeded random moments and restarted,
 must end with the journal and the account an uninterrupted replay of the same input has: each
-venue's demo recording, and a candle file big enough to be reported by a second process.
+venue's demo recording, a recording big enough to be read ahead by a second process, and a
+candle file big enough to be reported by one.
 
 CI runs ``TRIO_PAPER_CRASH_KILLS`` (default 20) kill points; ``make crash-test N=1000`` more.
 Two kill points are aimed rather than random: the moment a killed replay resumes, and the
@@ -23,14 +24,18 @@ import orjson
 import pytest
 
 from tests.app.followerkit import alive, follower_of
-from tests.conftest import DEMOS
+from tests.conftest import DAY_RECORDING, DEMOS
 from trio_paper.app.report_process import MIN_INPUT_BYTES
 from trio_paper.store.checkpoint import CheckpointStore
+from trio_paper.store.recording import RecordingReader
 
 KILLS = int(os.environ.get("TRIO_PAPER_CRASH_KILLS", "20"))
 SEED = int(os.environ.get("TRIO_PAPER_CRASH_SEED", "20261124"))
-SPEED = {".gz": "400", ".csv": "360000"}
-"""The 12-minute demo recordings replay in about 1.8 s, the 15,000 candles in about 2.5 s."""
+SPEED = {".gz": "400", ".jsonl": "4400", ".csv": "360000"}
+"""The 12-minute demo recordings replay in about 1.8 s, the first 2.5 hours of the day
+recording in about 2 s, the 15,000 candles in about 2.5 s."""
+READ_AHEAD_LINES = 40_000
+"""The day recording's first lines, over 8 MiB as plain text: read ahead (``RecordingReader``)."""
 CANDLE_ROWS = 15_000
 """Over 1 MiB of CSV: the replay starts its report process (``report_process.worth_it``)."""
 
@@ -109,13 +114,25 @@ def candle_file(shared_data: Path, tmp_path: Path) -> Path:
     return path
 
 
+def read_ahead_recording(tmp_path: Path) -> Path:
+    """The first ``READ_AHEAD_LINES`` lines of the day recording, as a plain recording."""
+    with gzip.open(DAY_RECORDING, "rb") as source:
+        lines = list(itertools.islice(source, READ_AHEAD_LINES + 1))  # and the header
+    path = tmp_path / "day-start.jsonl"
+    path.write_bytes(b"".join(lines))
+    assert RecordingReader(path).ahead == (len(os.sched_getaffinity(0)) > 1)
+    return path
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("source", ["bitunix", "binance_usdm", "candles"])
+@pytest.mark.parametrize("source", ["bitunix", "binance_usdm", "read ahead", "candles"])
 def test_killed_replays_end_exactly_like_an_uninterrupted_one(
     source: str, shared_data: Path, tmp_path: Path
 ) -> None:
     if source == "candles":
         replayed = candle_file(shared_data, tmp_path)
+    elif source == "read ahead":
+        replayed = read_ahead_recording(tmp_path)
     else:
         replayed = DEMOS / f"{source}-btcusdt-2025-05-08-demo.jsonl.gz"
     assert replay(replayed, tmp_path, "uninterrupted").wait(timeout=120) == 0
