@@ -231,7 +231,8 @@ def _stages_table(r: Results) -> list[str]:
         rows.append(
             f"- {FRAMES_SPEEDUP:g}× the baseline's raw frames ({day.name}) is {needed:.1f} µs a "
             f"frame for the replay loop; it takes {now:.1f} now (stages: read {frames.read:.1f}, "
-            f"core {frames.core:.1f})."
+            f"core {frames.core:.1f}; a big recording's reading is done mostly by a second "
+            "process, beside the loop)."
         )
     return rows
 
