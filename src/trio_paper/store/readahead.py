@@ -219,6 +219,8 @@ def read_ahead(path: Path, venue: str, head_start: bool = True) -> Generator[Par
             with contextlib.closing(parts(path, venue)) as local:
                 for part in local:
                     yield part
+                    if isinstance(part, str):
+                        return  # the lines stop early, here: the child's can only agree
                     here += 1
                     if ready.poll(0):
                         break
