@@ -27,6 +27,7 @@ from tests.app.followerkit import alive, follower_of
 from tests.conftest import DAY_RECORDING, DEMOS
 from trio_paper.app.report_process import MIN_INPUT_BYTES
 from trio_paper.store.checkpoint import CheckpointStore
+from trio_paper.store.readahead import cpus
 from trio_paper.store.recording import RecordingReader
 
 KILLS = int(os.environ.get("TRIO_PAPER_CRASH_KILLS", "20"))
@@ -120,7 +121,7 @@ def read_ahead_recording(tmp_path: Path) -> Path:
         lines = list(itertools.islice(source, READ_AHEAD_LINES + 1))  # and the header
     path = tmp_path / "day-start.jsonl"
     path.write_bytes(b"".join(lines))
-    assert RecordingReader(path).ahead == (len(os.sched_getaffinity(0)) > 1)
+    assert RecordingReader(path).ahead == (cpus() > 1)
     return path
 
 

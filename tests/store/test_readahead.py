@@ -16,7 +16,15 @@ import pytest
 
 from trio_paper import venues
 from trio_paper.inputs import Frame, Item, Tick
-from trio_paper.store.readahead import BATCH, Frames, Line, ReadAheadError, parts, read_ahead
+from trio_paper.store.readahead import (
+    BATCH,
+    Frames,
+    Line,
+    ReadAheadError,
+    cpus,
+    parts,
+    read_ahead,
+)
 from trio_paper.store.recording import Header, RecordingReader, RecordingWriter
 
 VENUE = "bitunix"
@@ -97,7 +105,7 @@ def test_the_reader_gives_the_same_items_read_ahead_or_not(tmp_path: Path) -> No
 def test_a_big_recording_is_read_ahead_on_a_machine_with_two_cores(
     day_recording: Path, demo_recording: Path
 ) -> None:
-    two_cores = len(os.sched_getaffinity(0)) > 1
+    two_cores = cpus() > 1
     with RecordingReader(day_recording) as big, RecordingReader(demo_recording) as small:
         assert big.ahead == two_cores
         assert not small.ahead

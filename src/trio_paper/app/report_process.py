@@ -13,7 +13,6 @@ next start writes an unfinished run's reports.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from ..report import write_reports
 from ..report.digest import Digest
 from ..store.bars_beside import with_bar_runs
 from ..store.journal import journal_records
+from ..store.readahead import cpus
 from ..store.rundir import RunDir
 
 FINISHED = b"finished\n"
@@ -46,13 +46,7 @@ def worth_it(input_path: Path) -> bool:
         big = input_path.stat().st_size >= MIN_INPUT_BYTES
     except OSError:
         return False
-    return big and _cpus() >= 2
-
-
-def _cpus() -> int:
-    """The CPUs this process may run on (all of them where the OS cannot say: macOS)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return big and cpus() >= 2
 
 
 class ReportProcess:

@@ -214,15 +214,13 @@ def read_ahead(path: Path, venue: str, head_start: bool = True) -> Generator[Par
     try:
         here = 0
         if head_start:
-            ready = select.poll()
-            ready.register(out, select.POLLIN)
             with contextlib.closing(parts(path, venue)) as local:
                 for part in local:
                     yield part
                     if isinstance(part, str):
                         return  # the lines stop early, here: the child's can only agree
                     here += 1
-                    if ready.poll(0):
+                    if select.select([out], [], [], 0)[0]:  # the child has a part ready
                         break
                 else:
                     return  # all read here
@@ -258,9 +256,18 @@ def read_ahead(path: Path, venue: str, head_start: bool = True) -> Generator[Par
 
 
 def _widen(pipe: IO[bytes]) -> None:
-    """A pipe of a mebibyte (64 KiB is the default): fewer, larger reads."""
+    """A pipe of a mebibyte (Linux; 64 KiB is the default): fewer, larger reads."""
+    resize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
     with contextlib.suppress(OSError):  # a lower limit for this user: the default will do
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        if resize is not None:
+            fcntl.fcntl(pipe.fileno(), resize, 1 << 20)
+
+
+def cpus() -> int:
+    """The CPUs this process may run on (all of them where the OS cannot say: macOS): whether
+    a second process has a core of its own."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _main() -> None:

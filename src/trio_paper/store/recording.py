@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import os
 import zlib
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from ..batch import builder
 from ..codec import MalformedMessage, converter, dumps, structure
 from ..inputs import Frame, Item, decode, encode
 from .appendlog import AppendLog
-from .readahead import Frames, Part, open_recording, parts, read_ahead
+from .readahead import Frames, Part, cpus, open_recording, parts, read_ahead
 
 FORMAT = "trio-paper-recording"
 VERSION = 1
@@ -145,7 +144,7 @@ READ_AHEAD_BYTES = 1 << 20
 
 
 def _worth_reading_ahead(size: int) -> bool:
-    return size > READ_AHEAD_BYTES and len(os.sched_getaffinity(0)) > 1
+    return size > READ_AHEAD_BYTES and cpus() > 1
 
 
 _frames_of_columns = builder(Frame)
