@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.followerkit import alive
 from trio_paper import venues
 from trio_paper.inputs import Frame, Item, Tick
 from trio_paper.store.readahead import (
@@ -52,14 +53,6 @@ def _odd_items() -> list[Item]:
 def _children(pid: int) -> list[int]:
     task = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in task.read_text().split()]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in status  # dead, not yet reaped by whoever adopted it
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
@@ -116,8 +109,8 @@ def test_closing_the_reader_stops_the_second_process(day_recording: Path) -> Non
     with RecordingReader(day_recording, ahead=True) as reader:
         next(iter(reader))
         (child,) = set(_children(os.getpid())) - before
-        assert not _gone(child)
-    assert _gone(child)
+        assert alive(child)
+    assert not alive(child)
     assert child not in _children(os.getpid())  # reaped, not left a zombie
 
 
@@ -139,13 +132,13 @@ def test_the_second_process_dies_with_a_killed_reader(day_recording: Path) -> No
             assert reader.stdout is not None
             child = int(reader.stdout.readline())
             time.sleep(0.5)  # the child fills the pipe and waits on it
-            assert not _gone(child)
+            assert alive(child)
             reader.send_signal(signal.SIGKILL)
             reader.wait(timeout=10)
             deadline = time.monotonic() + 10
-            while not _gone(child) and time.monotonic() < deadline:
+            while alive(child) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert _gone(child)
+            assert not alive(child)
         finally:
             reader.kill()
 
