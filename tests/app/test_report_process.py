@@ -19,12 +19,12 @@ import pytest
 from tests.app.followerkit import alive, follower_of
 from tests.app.sweepkit import cut_candles
 from trio_paper.app import replay as replay_module
-from trio_paper.app import report_process
 from trio_paper.app.replay import replay
 from trio_paper.app.report_process import ReportProcess, _follow
 from trio_paper.config import Config
 from trio_paper.engine.strategies import load
 from trio_paper.report import write_reports
+from trio_paper.store import readahead
 from trio_paper.store.journal import journal_records, read_journal
 from trio_paper.store.rundir import RunDir
 
@@ -44,7 +44,7 @@ class Watched(ReportProcess):
 
 @pytest.fixture
 def watched(monkeypatch: pytest.MonkeyPatch) -> type[Watched]:
-    monkeypatch.setattr(report_process, "MIN_INPUT_BYTES", 0)  # small inputs are followed too
+    monkeypatch.setattr(readahead, "SECOND_PROCESS_BYTES", 0)  # small inputs are followed too
     monkeypatch.setattr(replay_module, "ReportProcess", Watched)
     Watched.answers = []
     return Watched
@@ -93,7 +93,7 @@ def test_a_killed_big_candle_replay_leaves_no_report_and_resumes_to_the_same_byt
     and exits without a report. The same command then resumes from the last checkpoint (runs of
     bars and all) and ends with the journal and summary of a replay never killed."""
     candles = cut_candles(shared_data, tmp_path / "candles.csv", 120_000)
-    assert candles.stat().st_size >= report_process.MIN_INPUT_BYTES
+    assert candles.stat().st_size >= readahead.SECOND_PROCESS_BYTES
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     replaying = _replay(candles, killed)
     deadline = time.monotonic() + DEADLINE_S

@@ -25,9 +25,8 @@ import pytest
 
 from tests.app.followerkit import alive, follower_of
 from tests.conftest import DAY_RECORDING, DEMOS
-from trio_paper.app.report_process import MIN_INPUT_BYTES
 from trio_paper.store.checkpoint import CheckpointStore
-from trio_paper.store.readahead import cpus
+from trio_paper.store.readahead import SECOND_PROCESS_BYTES, cpus
 from trio_paper.store.recording import RecordingReader
 
 KILLS = int(os.environ.get("TRIO_PAPER_CRASH_KILLS", "20"))
@@ -111,7 +110,7 @@ def candle_file(shared_data: Path, tmp_path: Path) -> Path:
         rows = list(itertools.islice(source, CANDLE_ROWS + 1))  # and the header
     path = tmp_path / "candles.csv"
     path.write_text("".join(rows))
-    assert path.stat().st_size >= MIN_INPUT_BYTES
+    assert path.stat().st_size >= SECOND_PROCESS_BYTES
     return path
 
 

@@ -25,7 +25,7 @@ from ..report import write_reports
 from ..report.digest import Digest
 from ..store.bars_beside import with_bar_runs
 from ..store.journal import journal_records
-from ..store.readahead import cpus
+from ..store.readahead import worth_a_second_process
 from ..store.rundir import RunDir
 
 FINISHED = b"finished\n"
@@ -33,8 +33,6 @@ WRITTEN = b"written\n"
 POLL_S = 0.005
 """How long the follower waits for the replay to append more."""
 READ_BYTES = 1 << 20
-MIN_INPUT_BYTES = 1 << 20
-"""Inputs smaller than this are reported in-process: starting Python (~0.2 s) is not worth it."""
 WAIT_S = 300.0
 """How long the replay waits for the follower to catch up and write, before writing itself."""
 
@@ -43,10 +41,10 @@ def worth_it(input_path: Path) -> bool:
     """Whether a replay of ``input_path`` gains from a report process: a big input, and a
     second CPU to run it on."""
     try:
-        big = input_path.stat().st_size >= MIN_INPUT_BYTES
+        size = input_path.stat().st_size
     except OSError:
         return False
-    return big and cpus() >= 2
+    return worth_a_second_process(size)
 
 
 class ReportProcess:

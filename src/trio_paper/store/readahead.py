@@ -263,9 +263,19 @@ def _widen(pipe: IO[bytes]) -> None:
             fcntl.fcntl(pipe.fileno(), resize, 1 << 20)
 
 
+SECOND_PROCESS_BYTES = 1 << 20
+"""Inputs smaller than this are read (and reported) in this process: starting another Python
+(0.1-0.2 s) is not worth it."""
+
+
+def worth_a_second_process(size: int) -> bool:
+    """Whether work on an input of ``size`` bytes gains from a second process (reading a
+    recording ahead, following a replay's journal): a big input, and a second CPU."""
+    return size >= SECOND_PROCESS_BYTES and cpus() >= 2
+
+
 def cpus() -> int:
-    """The CPUs this process may run on (all of them where the OS cannot say: macOS): whether
-    a second process has a core of its own."""
+    """The CPUs this process may run on (all of them where the OS cannot say: macOS)."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 

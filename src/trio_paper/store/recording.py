@@ -23,7 +23,7 @@ from ..batch import builder
 from ..codec import MalformedMessage, converter, dumps, structure
 from ..inputs import Frame, Item, decode, encode
 from .appendlog import AppendLog
-from .readahead import Frames, Part, cpus, open_recording, parts, read_ahead
+from .readahead import Frames, Part, open_recording, parts, read_ahead, worth_a_second_process
 
 FORMAT = "trio-paper-recording"
 VERSION = 1
@@ -50,14 +50,14 @@ class RecordingReader:
     ``header`` is read on open. After iteration, ``truncated`` says whether the last line was
     cut short, and ``items`` how many were read.
 
-    A recording of more than ``READ_AHEAD_BYTES``, on a machine with a second core, is read
-    ahead by a second process (``readahead``); ``ahead`` says so either way.
+    A recording ``worth_a_second_process`` (a mebibyte, a second core) is read ahead by one
+    (``readahead``); ``ahead`` says so either way.
     """
 
     def __init__(self, path: Path, ahead: bool | None = None) -> None:
         self.path = path
         self._size = path.stat().st_size
-        self.ahead = _worth_reading_ahead(self._size) if ahead is None else ahead
+        self.ahead = worth_a_second_process(self._size) if ahead is None else ahead
         self.truncated: str | None = None
         self.items = 0
         self._at = 0
@@ -137,14 +137,6 @@ class RecordingReader:
             previous_seq = item.seq
             self.items += 1
             yield item
-
-
-READ_AHEAD_BYTES = 1 << 20
-"""Below this, reading ahead is hardly started before the head start has read it all."""
-
-
-def _worth_reading_ahead(size: int) -> bool:
-    return size > READ_AHEAD_BYTES and cpus() > 1
 
 
 _frames_of_columns = builder(Frame)
