@@ -112,10 +112,9 @@ def replay(
     extra["mark"] = None if mark is None else str(mark)
     kind = "recording" if recording else "candles"
     run = _open_run(home, run_id, path, kind, config, strategy, extra)
-    follow = helpers and not recording and worth_it(path)
     try:
         return _replay(
-            run, path, config, strategy, speed, progress, checkpoint_every, extra, follow, helpers
+            run, path, config, strategy, speed, progress, checkpoint_every, extra, helpers
         )
     except UsageError:
         if not run.manifest.resumes:  # a bad input found mid-way: leave no half run behind
@@ -146,7 +145,6 @@ def _replay(
     progress: Progress | None,
     checkpoint_every: int | None,
     extra: dict[str, str | None],
-    follow: bool,
     helpers: bool,
 ) -> ReplayResult:
     funding = None if extra["funding"] is None else Path(extra["funding"])
@@ -158,6 +156,7 @@ def _replay(
     clock = time.perf_counter()
     recording = run.manifest.input_kind == "recording"
     reader = RecordingReader(path, ahead=None if helpers else False) if recording else None
+    follow = helpers and not recording and worth_it(path)
     try:
         # Paced, a bar at a time; with checkpoints, runs that end where they fall.
         run_of = 1 if speed is not None else min(CANDLE_RUN, checkpoint_every or CANDLE_RUN)
