@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import itertools
+from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from trio_paper.app.replay import ReplayResult, replay
+from trio_paper.app.replay import COLLECT_AFTER, ReplayResult, replay
 from trio_paper.config import Config, evolve
+from trio_paper.engine.intents import Intent
 from trio_paper.engine.strategies import load
+from trio_paper.engine.strategies.base import View
+from trio_paper.engine.strategies.ema_cross import EmaCross, EmaParams
+from trio_paper.model import Bar
 from trio_paper.store.journal import read_journal
 
 
@@ -116,3 +122,31 @@ def test_a_candle_file_replays_bars_only_through_the_same_engine(
             checked += 1
     assert checked >= 1
     assert runs[0].run.events.read_bytes() == runs[1].run.events.read_bytes()
+
+
+class _Thresholds(EmaCross):
+    """``ema_cross`` noting the collector's young threshold at every bar it is asked about."""
+
+    def __init__(self, params: EmaParams) -> None:
+        super().__init__(params)
+        self.seen: set[int] = set()
+
+    def on_bar(self, bar: Bar, view: View) -> Sequence[Intent]:
+        self.seen.add(gc.get_threshold()[0])
+        return super().on_bar(bar, view)
+
+
+@pytest.mark.parametrize("helpers", [True, False])
+def test_the_collector_runs_rarely_while_a_replay_of_its_own_runs(
+    shared_data: Path, tmp_path: Path, helpers: bool
+) -> None:
+    """A replay whose process is its own (``helpers``) has the collector's young passes every
+    ``COLLECT_AFTER`` objects while it runs, and puts the setting back; a sweep's worker, one
+    of many in a process, leaves it alone."""
+    candles = small_candles(shared_data, tmp_path / "candles.csv", 100)
+    before = gc.get_threshold()
+    assert before[0] != COLLECT_AFTER
+    strategy = _Thresholds(EmaParams())
+    replay(candles, Config(), strategy, tmp_path / "home", helpers=helpers)
+    assert strategy.seen == ({COLLECT_AFTER} if helpers else {before[0]})
+    assert gc.get_threshold() == before
