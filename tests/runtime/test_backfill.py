@@ -15,7 +15,7 @@ from trio_paper.sim.rules import ExchangeRules
 from trio_paper.sim.simulator import open_simulator
 from trio_paper.sim.tape import Tape, load_tape
 from trio_paper.times import MINUTE_MS
-from trio_paper.venues import BITUNIX
+from trio_paper.venues.bitunix import VENUE as BITUNIX
 from trio_paper.venues.bitunix import rest as bitunix_rest
 
 

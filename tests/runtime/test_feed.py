@@ -26,7 +26,8 @@ from trio_websocket import (
 from trio_paper.inputs import FeedConnected, FeedDisconnected, FeedStale, Frame, Item, Subscribed
 from trio_paper.runtime.backoff import Backoff
 from trio_paper.runtime.feed import Connector, Feed, FeedSettings
-from trio_paper.venues import BITUNIX, Socket
+from trio_paper.venues import Socket
+from trio_paper.venues.bitunix import VENUE as BITUNIX
 
 KLINE = (
     '{"ch":"market_kline_1min","symbol":"BTCUSDT","ts":%d,'

@@ -19,7 +19,8 @@ from trio_websocket import (
 from trio_paper.inputs import FeedConnected, FeedDisconnected, FeedStale, Frame, Item
 from trio_paper.model import Quote
 from trio_paper.runtime.feed import Connector, Feed, FeedSettings
-from trio_paper.venues import BINANCE_USDM, Socket
+from trio_paper.venues import Socket
+from trio_paper.venues.binance_usdm import VENUE as BINANCE_USDM
 from trio_paper.venues.binance_usdm import server as frames
 
 QUOTES, MARKET = BINANCE_USDM.sockets("ws://test", "BTCUSDT", "1min")[::-1]

@@ -24,7 +24,7 @@ from trio_paper.sim import FaultPlan
 from trio_paper.sim.rules import ExchangeRules
 from trio_paper.sim.simulator import Simulator, open_simulator
 from trio_paper.sim.tape import Tape, load_tape
-from trio_paper.venues import BINANCE_USDM
+from trio_paper.venues.binance_usdm import VENUE as BINANCE_USDM
 from trio_paper.venues.binance_usdm import rest, ws
 
 DEMO = DEMOS / "binance_usdm-btcusdt-2025-05-08-demo.jsonl.gz"

@@ -96,7 +96,7 @@ def parts(path: Path, venue: str) -> Generator[Part, None, None]:
 def _split_of(venue: str) -> Split:
     """The venue's ``split``; for a venue this trio-paper does not know, one that cuts nothing
     (such a recording is still read: replaying it is what refuses it)."""
-    known = venues.REGISTRY.get(venue)
+    known = venues.find(venue)
     return known.split if known is not None else lambda raw: None
 
 

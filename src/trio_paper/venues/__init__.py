@@ -1,30 +1,33 @@
 """Venues: each exchange is a folder behind the ``Venue`` interface (``venue.py``), and one line
-in ``REGISTRY`` below. Nothing outside ``venues/`` and ``sim/`` names an exchange."""
+in ``REGISTRY`` below. Nothing outside ``venues/`` and ``sim/`` names an exchange.
+
+A venue's folder is imported when it is first asked for (``get``): a session or a replay on one
+venue does not pay for building the other's schema classes at start-up."""
 
 from __future__ import annotations
 
+import importlib
+
 from ..errors import UsageError
-from .binance_usdm import VENUE as BINANCE_USDM
-from .bitunix import VENUE as BITUNIX
 from .venue import Client, KlineRequest, Received, RestError, Socket, Venue
 
 __all__ = [
-    "BINANCE_USDM",
-    "BITUNIX",
     "Client",
     "KlineRequest",
     "Received",
     "RestError",
     "Socket",
     "Venue",
+    "find",
     "get",
     "names",
 ]
 
-REGISTRY: dict[str, Venue] = {
-    BITUNIX.name: BITUNIX,
-    BINANCE_USDM.name: BINANCE_USDM,
+REGISTRY: dict[str, str] = {
+    "bitunix": "bitunix",
+    "binance_usdm": "binance_usdm",
 }
+"""Each venue's name (``venue.name`` in config) and its folder, whose ``VENUE`` it is."""
 
 
 class UnknownVenue(UsageError, ValueError):
@@ -35,9 +38,18 @@ def names() -> list[str]:
     return sorted(REGISTRY)
 
 
+def find(name: str) -> Venue | None:
+    """The venue called ``name``, or None for a name no folder implements."""
+    folder = REGISTRY.get(name)
+    if folder is None:
+        return None
+    venue: Venue = importlib.import_module(f"{__name__}.{folder}").VENUE
+    return venue
+
+
 def get(name: str) -> Venue:
     """The venue called ``name`` (``venue.name`` in config)."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise UnknownVenue(f"unknown venue {name!r}; one of {', '.join(names())}") from None
+    venue = find(name)
+    if venue is None:
+        raise UnknownVenue(f"unknown venue {name!r}; one of {', '.join(names())}")
+    return venue
