@@ -14,7 +14,6 @@ from typing import Any
 
 import attrs
 import cattrs
-import yaml
 from attrs.validators import ge, gt, in_, le
 
 from .codec import MalformedMessage, config_converter, converter, structure
@@ -273,6 +272,8 @@ def load(path: Path | None) -> Config:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc})") from None
+    import yaml  # noqa: PLC0415 - only with a config file: 9 ms of every start-up otherwise
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
