@@ -235,21 +235,17 @@ class Core:
 
     def _closed_bars(self, item: ClosedBars) -> Outcome:
         """Each bar as the one input it is: the core's state, and its failing safe, per bar."""
-        engine, on_closed_bar = self.engine, self.decoder.bars.on_closed_bar
-        failed = False
-        for seq, (bar, settlements) in enumerate(
-            zip(item.bars, item.settlements, strict=True), start=item.first_seq
-        ):
-            self.state.last_seq = seq
-            try:
-                gap = on_closed_bar(bar)
-                if gap is not None:  # journaled as a feed gap, as a live session's would be
-                    engine.on_market(bar.open_time, gap)
-                engine.on_bar(bar.close_time, bar, True, settlements)
-            except Exception as exc:
-                self._note_failure(f"ClosedBars seq {seq}", bar.close_time, exc)
-                failed = True
-        return Outcome.of(self._take(), start=failed)
+        bars, first = item.bars, item.first_seq
+        gaps = list(map(self.decoder.bars.on_closed_bar, bars))
+        failures: list[int] = []
+
+        def failed(i: int, exc: Exception) -> None:
+            self._note_failure(f"ClosedBars seq {first + i}", bars[i].close_time, exc)
+            failures.append(i)
+
+        self.state.last_seq = first + len(bars) - 1
+        self.engine.on_closed_bars(bars, item.settlements, gaps, failed)
+        return Outcome.of(self._take(), start=bool(failures))
 
     def _on_item(self, item: Input) -> Outcome:
         if isinstance(item, ClosedBars):

@@ -8,7 +8,7 @@ but not a journal record (a strategy's traceback) go to ``notices``.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -239,38 +239,70 @@ class Engine:
         ``settlements`` (a bars-only replay's funding file) are charged on the position held at
         each: one that fell in a gap before the bar ahead of its fills, the rest after them.
         """
-        broker, state = self.broker, self.state
-        if live and not settlements and broker.idle() and self.risk.quiet(t):
-            # Most bars of a backtest: flat, no orders, the same day, no limit to look at. The
-            # day's roll and the limits' checks would do nothing, and the equity is the cash.
-            self.t = state.t = t
+        broker = self.broker
+        self._advance(t)
+        for s in settlements:
+            if s.before_bar:
+                broker.settle_funding(s.rate, s.mark, s.time)
+        if live:
             broker.on_bar(t, bar)
-            cash, equity = state.broker.account.cash, self._flat[1]
-            if cash is not self._flat[0]:
-                equity = cash + ZERO  # ``broker.equity()`` when flat
-                self._flat = (cash, equity)
-        else:
-            self._advance(t)
-            for s in settlements:
-                if s.before_bar:
-                    broker.settle_funding(s.rate, s.mark, s.time)
-            if live:
-                broker.on_bar(t, bar)
-            for s in settlements:
-                if not s.before_bar:
-                    broker.settle_funding(s.rate, s.mark, s.time)
+        for s in settlements:
+            if not s.before_bar:
+                broker.settle_funding(s.rate, s.mark, s.time)
+        self.risk.check_limits(t)
+        equity = broker.equity()  # the record's and the view's: nothing in between moves it
+        self._bar_record(bar, equity)
+        if self._ask_strategy(t, self.strategy.on_bar, bar, live, equity):
             self.risk.check_limits(t)
-            equity = broker.equity()  # the record's and the view's: nothing in between moves it
+
+    def on_closed_bars(
+        self,
+        bars: Sequence[Bar],
+        settlements: Sequence[Sequence[Settlement]],
+        gaps: Sequence[BarGap | None],
+        failed: Callable[[int, Exception], None],
+    ) -> None:
+        """A run of a candle file's bars, each as ``on_bar(bar.close_time, bar, True, its
+        settlements)`` takes it after its ``gaps`` (the buckets missing before it, if any); a
+        bar that raises is ``failed(its index, the error)``, and the next goes on.
+
+        Most bars of a backtest are quiet: flat, no orders, the same day, no limit to look at.
+        The day's roll and the limits' checks would do nothing for them, and the equity is the
+        cash; they are taken here, in one loop, with what they need looked up once a run."""
+        broker, state, risk, record = self.broker, self.state, self.risk, self._bar_record
+        idle, quiet, on_price = broker.idle, risk.quiet, broker.on_bar
+        ask, on_bar, account = self._ask_strategy, self.strategy.on_bar, state.broker.account
+        for i, (bar, due, gap) in enumerate(zip(bars, settlements, gaps, strict=True)):
+            try:
+                if gap is not None:  # journaled as a feed gap, as a live session's would be
+                    self.on_market(bar.open_time, gap)
+                t = bar.open_time + bar.interval_ms  # its close_time, without the property
+                if due or not (idle() and quiet(t)):
+                    self.on_bar(t, bar, True, due)
+                    continue
+                self.t = state.t = t
+                on_price(t, bar)
+                cash, equity = account.cash, self._flat[1]
+                if cash is not self._flat[0]:
+                    equity = cash + ZERO  # ``broker.equity()`` when flat
+                    self._flat = (cash, equity)
+                record(bar, equity)
+                if ask(t, on_bar, bar, True, equity):
+                    risk.check_limits(t)
+            except Exception as exc:
+                failed(i, exc)
+
+    def _bar_record(self, bar: Bar, equity: Decimal) -> None:
+        """``_emit``'s ``bar`` record spelled out: most records are bars, and this builds one
+        twice as fast."""
+        state = self.state
         state.seq += 1
-        # ``_emit``'s record spelled out: most records are bars, and this builds one twice as fast.
         self.out.append({
             "seq": state.seq, "ts": self.t, "type": BAR, "open_time": bar.open_time,
             "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
             "volume": bar.volume, "source": bar.source, "equity": equity,
-            "position": broker.position.qty,
+            "position": state.broker.position.qty,
         })  # fmt: skip
-        if self._ask_strategy(t, self.strategy.on_bar, bar, live, equity):
-            self.risk.check_limits(t)
 
     # --- internals -------------------------------------------------------------------------------
 
