@@ -1,7 +1,7 @@
-"""A quiet bar (flat, no orders, the same UTC day, no limit to look at) skips the day's roll and
-the limits' checks (``Engine.on_bar``), and no bar checks the limits again after a strategy that
-did nothing. Both shortcuts are held here to the engine without them, record for record and
-state for state, over random markets and random intents."""
+"""A quiet bar (flat, no orders, the same UTC day, no limit to look at) of a run of closed bars
+skips the day's roll and the limits' checks (``Engine.on_closed_bars``), and no such bar checks
+the limits again after a strategy that did nothing. Both shortcuts are held here to the engine
+without them, record for record and state for state, over random markets and random intents."""
 
 from __future__ import annotations
 
@@ -69,6 +69,15 @@ steps = st.one_of(
 )
 
 
+def closed(engine: Engine, bar: Bar) -> None:
+    """``bar`` as a run of one closed bar, as a candle file's come; an engine error is raised."""
+
+    def failed(i: int, exc: Exception) -> None:
+        raise exc
+
+    engine.on_closed_bars([bar], [()], [None], failed)
+
+
 def _started(cls: type[Engine], cfg: Config, strategy: Strategy[Any, Any]) -> Engine:
     settings_ = engine_settings(cfg)
     e = cls(settings_, strategy, fresh_state(settings_))
@@ -114,7 +123,10 @@ def test_quiet_bars_journal_and_leave_the_state_as_the_full_path_does(
             for engine, strategy in ((fast, ours), (full, theirs)):
                 strategy.fail_next = specs == "fail"
                 strategy.on_next_bar = [] if specs == "fail" else to_intents(specs, price)
-                engine.on_bar(t, bar, live=not history)
+                if history:
+                    engine.on_bar(t, bar, live=False)
+                else:
+                    closed(engine, bar)
         elif kind == "quote":
             for engine, strategy in ((fast, ours), (full, theirs)):
                 strategy.on_next_quote = [] if step[3] == "fail" else to_intents(step[3], price)
@@ -142,14 +154,12 @@ def test_most_bars_of_a_flat_strategy_are_quiet() -> None:
     the first (which rolls the day), every bar is quiet. (That the shortcut saves time is the
     benchmark's to show: bench/README.md.)"""
     e = _started(Engine, Config(), Scripted())
-    t = T0 + MIN
-    e.on_bar(t, Bar(SYMBOL, MIN, T0, D(1000), D(1001), D(999), D(1000), D(3), D(0), "csv"), True)
+    closed(e, Bar(SYMBOL, MIN, T0, D(1000), D(1001), D(999), D(1000), D(3), D(0), "csv"))
     quiet = 0
     for i in range(2, 50):
         t = T0 + i * MIN
         quiet += e.broker.idle() and e.risk.quiet(t)
-        bar = Bar(SYMBOL, MIN, t - MIN, D(1000), D(1001), D(999), D(1000), D(3), D(0), "csv")
-        e.on_bar(t, bar, True)
+        closed(e, Bar(SYMBOL, MIN, t - MIN, D(1000), D(1001), D(999), D(1000), D(3), D(0), "csv"))
     assert quiet == 48
 
 
@@ -164,7 +174,7 @@ def test_a_losing_exit_on_a_bar_halts_on_that_bar(how: str) -> None:
     def bar(minute: int, close: int) -> list[Record]:
         t = T0 + minute * MIN
         c = D(close)
-        e.on_bar(t, Bar(SYMBOL, MIN, t - MIN, c, c, c, c, D(3), D(0), "csv"), True)
+        closed(e, Bar(SYMBOL, MIN, t - MIN, c, c, c, c, D(3), D(0), "csv"))
         out, e.out = e.out, []
         return out
 
