@@ -234,7 +234,8 @@ class Core:
             self.notices.append(f"engine halt failed too: {type(again).__name__}: {again}")
 
     def _closed_bars(self, item: ClosedBars) -> Outcome:
-        """Each bar as the one input it is: the core's state, and its failing safe, per bar."""
+        """Each bar as the one input it is, in the engine's loop (``Engine.on_closed_bars``): a
+        bar that fails is noted and halts entries, and the next goes on."""
         bars, first = item.bars, item.first_seq
         gaps = list(map(self.decoder.bars.on_closed_bar, bars))
         failures: list[int] = []
