@@ -1,4 +1,4 @@
-"""Venues: each exchange is a folder behind the ``Venue`` interface (``venue.py``), and one line
+"""Venues: each exchange is a folder behind the ``Venue`` interface (``venue.py``), and one name
 in ``REGISTRY`` below. Nothing outside ``venues/`` and ``sim/`` names an exchange.
 
 A venue's folder is imported when it is first asked for (``get``): a session or a replay on one
@@ -23,11 +23,8 @@ __all__ = [
     "names",
 ]
 
-REGISTRY: dict[str, str] = {
-    "bitunix": "bitunix",
-    "binance_usdm": "binance_usdm",
-}
-"""Each venue's name (``venue.name`` in config) and its folder, whose ``VENUE`` it is."""
+REGISTRY = frozenset({"bitunix", "binance_usdm"})
+"""Each venue's name (``venue.name`` in config), which is its folder's: its ``VENUE``."""
 
 
 class UnknownVenue(UsageError, ValueError):
@@ -40,10 +37,9 @@ def names() -> list[str]:
 
 def find(name: str) -> Venue | None:
     """The venue called ``name``, or None for a name no folder implements."""
-    folder = REGISTRY.get(name)
-    if folder is None:
+    if name not in REGISTRY:
         return None
-    venue: Venue = importlib.import_module(f"{__name__}.{folder}").VENUE
+    venue: Venue = importlib.import_module(f"{__name__}.{name}").VENUE
     return venue
 
 
