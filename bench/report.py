@@ -56,7 +56,7 @@ def render(r: Results) -> str:
         out.append(f"| baseline | {r.baseline} |")
     targets = _targets(r)
     out += ["", "## Targets", "", *targets, ""]
-    if any(row.endswith("| **no** |") for row in targets):
+    if any(row.endswith(f"| {MISSED} |") for row in targets):
         out += [
             "Why a target marked **no** is missed: section 2c (where the time goes, stage by "
             "stage, and what each missed target would need) and [README.md](README.md#issue-12-"
@@ -129,8 +129,12 @@ def _report_share(case: ReplayCase) -> float:
     return case.median(lambda run: (run.wall_seconds - run.seconds) / run.wall_seconds)
 
 
+MISSED = "**no**"
+"""How the targets table marks a target this run missed."""
+
+
 def _row(what: str, measured: str, met: bool) -> str:
-    return f"| {what} | {measured} | {'yes' if met else '**no**'} |"
+    return f"| {what} | {measured} | {'yes' if met else MISSED} |"
 
 
 def _frames(run: ReplayRun) -> float:
